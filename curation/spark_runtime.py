@@ -1,0 +1,232 @@
+"""All Spark specifics live here: the session factory, the Arrow-batch adapter and Hadoop file-system helpers.
+
+``local[*]`` is the default. Under ``spark-submit`` (or any already-configured context) the master and
+resources given there win; the same entry point runs unchanged on a cluster.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+from typing import Callable, Iterator
+
+import pyarrow as pa
+
+_LOCAL_DEFAULTS = {
+    "spark.driver.host": "127.0.0.1",
+    "spark.driver.bindAddress": "127.0.0.1",
+}
+
+_DEFAULTS = {
+    "spark.sql.execution.arrow.pyspark.enabled": "true",
+    "spark.sql.execution.arrow.maxRecordsPerBatch": "2048",
+    "spark.sql.session.timeZone": "UTC",
+    "spark.sql.parquet.compression.codec": "zstd",
+    "spark.ui.showConsoleProgress": "false",
+    "spark.ui.enabled": "false",
+    # Stage outputs are small-ish per partition; keep shuffles proportional to the default parallelism.
+    "spark.sql.adaptive.enabled": "false",
+    "spark.python.worker.reuse": "true",
+}
+
+
+def _under_spark_submit() -> bool:
+    return "PYSPARK_GATEWAY_PORT" in os.environ
+
+
+def get_spark(
+    master: str | None = None,
+    conf: dict[str, str] | None = None,
+    driver_memory: str | None = None,
+    executor_memory: str | None = None,
+    app_name: str = "curation",
+):
+    """Return the (one) SparkSession, creating it on first use.
+
+    ``master`` defaults to ``local[*]`` unless launched by spark-submit, where the submit-time master is kept.
+    """
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    from pyspark.sql import SparkSession
+
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        for k, v in (conf or {}).items():
+            try:
+                active.conf.set(k, v)
+            except Exception:  # static confs cannot change on a live session
+                pass
+        return active
+
+    submitted = _under_spark_submit()
+    effective_master = master or (None if submitted else "local[*]")
+    builder = SparkSession.builder.appName(app_name)
+    if effective_master:
+        builder = builder.master(effective_master)
+    settings = dict(_DEFAULTS)
+    if effective_master and effective_master.startswith("local"):
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+        settings.update(_LOCAL_DEFAULTS)
+    if driver_memory:
+        settings["spark.driver.memory"] = driver_memory
+    if executor_memory:
+        settings["spark.executor.memory"] = executor_memory
+    settings["spark.executorEnv.PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
+    settings.update(conf or {})
+    for k, v in settings.items():
+        builder = builder.config(k, v)
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("ERROR")
+    return spark
+
+
+def stop_spark() -> None:
+    from pyspark.sql import SparkSession
+
+    s = SparkSession.getActiveSession()
+    if s is not None:
+        s.stop()
+
+
+def spark_schema(schema: pa.Schema):
+    from pyspark.sql.pandas.types import from_arrow_schema
+
+    return from_arrow_schema(schema)
+
+
+def map_batches(df, fn: Callable[[pa.RecordBatch], pa.RecordBatch | pa.Table | None], schema: pa.Schema):
+    """Run a pure per-batch function over a DataFrame with ``mapInArrow``.
+
+    ``fn`` takes one Arrow record batch (the DataFrame's columns) and returns a batch or table with exactly
+    ``schema``. It must be picklable; heavy resources it needs should be loaded once per Python worker via
+    :func:`worker_cached`.
+    """
+
+    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            out = fn(batch)
+            if out is None:
+                continue
+            if isinstance(out, pa.Table):
+                yield from out.to_batches()
+            else:
+                yield out
+
+    return df.mapInArrow(run, spark_schema(schema))
+
+
+def map_partitions(df, fn: Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]], schema: pa.Schema):
+    """Like :func:`map_batches` but ``fn`` sees the whole partition's batch iterator (for stateful readers)."""
+    return df.mapInArrow(fn, spark_schema(schema))
+
+
+_WORKER_CACHE: dict = {}
+_WORKER_LOCK = threading.Lock()
+
+
+def worker_cached(key, loader: Callable[[], object]):
+    """Load a resource (a model, a tokenizer) once per Python worker process and reuse it across batches."""
+    with _WORKER_LOCK:
+        if key not in _WORKER_CACHE:
+            _WORKER_CACHE[key] = loader()
+        return _WORKER_CACHE[key]
+
+
+def paths_frame(spark, paths: list[str], slices: int | None = None):
+    """A one-column (``path``) DataFrame with one path per partition, for file-parallel readers."""
+    from pyspark.sql.types import StringType, StructField, StructType
+
+    schema = StructType([StructField("path", StringType())])
+    n = max(1, len(paths) if slices is None else slices)
+    rdd = spark.sparkContext.parallelize([(p,) for p in paths], n)
+    return spark.createDataFrame(rdd, schema)
+
+
+# ---- Hadoop file system: works for local paths, hdfs://, s3a:// etc. with the user's connectors ----
+
+
+class HadoopFS:
+    """Tiny wrapper over the JVM Hadoop FileSystem for committing stage outputs atomically."""
+
+    def __init__(self, spark, root: str):
+        self._jvm = spark._jvm
+        self._conf = spark._jsc.hadoopConfiguration()
+        self._Path = self._jvm.org.apache.hadoop.fs.Path
+        self.fs = self._Path(root).getFileSystem(self._conf)
+
+    def _p(self, path: str):
+        return self._Path(path)
+
+    def exists(self, path: str) -> bool:
+        return bool(self.fs.exists(self._p(path)))
+
+    def delete(self, path: str) -> None:
+        if self.exists(path):
+            self.fs.delete(self._p(path), True)
+
+    def rename(self, src: str, dst: str) -> None:
+        parent = self._p(dst).getParent()
+        if parent is not None:
+            self.fs.mkdirs(parent)
+        if not self.fs.rename(self._p(src), self._p(dst)):
+            raise OSError(f"could not rename {src} -> {dst}")
+
+    def mkdirs(self, path: str) -> None:
+        self.fs.mkdirs(self._p(path))
+
+    def write_text(self, path: str, text: str) -> None:
+        out = self.fs.create(self._p(path), True)
+        try:
+            out.write(bytearray(text.encode("utf-8")))
+        finally:
+            out.close()
+
+    def read_text(self, path: str) -> str:
+        stream = self.fs.open(self._p(path))
+        try:
+            chunks = []
+            buf = self._jvm.java.io.ByteArrayOutputStream()
+            self._jvm.org.apache.hadoop.io.IOUtils.copyBytes(stream, buf, 65536, False)
+            chunks.append(bytes(buf.toByteArray()))
+            return b"".join(chunks).decode("utf-8")
+        finally:
+            stream.close()
+
+    def list_names(self, path: str) -> list[str]:
+        if not self.exists(path):
+            return []
+        return sorted(str(s.getPath().getName()) for s in self.fs.listStatus(self._p(path)))
+
+
+class ProgressReporter:
+    """Prints task progress of running Spark jobs every few seconds while a long stage runs."""
+
+    def __init__(self, spark, label: str, every: float = 5.0, printer=print):
+        self.sc = spark.sparkContext
+        self.label = label
+        self.every = every
+        self.printer = printer
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join(timeout=1)
+
+    def _loop(self):
+        start = time.time()
+        while not self._stop.wait(self.every):
+            tracker = self.sc.statusTracker()
+            done = total = 0
+            for sid in tracker.getActiveStageIds():
+                info = tracker.getStageInfo(sid)
+                if info is not None:
+                    done += info.numCompletedTasks
+                    total += info.numTasks
+            if total:
+                self.printer(f"  [{self.label}] {time.time() - start:5.0f}s  tasks {done}/{total}")

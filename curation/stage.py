@@ -1,0 +1,92 @@
+"""The stage contract and the registry that maps spec names to stages.
+
+A stage is a small object with a name, validated parameters (a pydantic model) and one method from DataFrame to
+DataFrame plus its rejected rows. Adding a stage is one new file and one line in ``REGISTRY``.
+"""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import Any, Callable, ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+
+class StageParams(BaseModel):
+    """Base for stage parameters: unknown keys are an error (a typo in a spec must not pass silently)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+@dataclass
+class StageContext:
+    spark: Any
+    out: str  # run directory
+    stage_name: str  # instance name in the spec (also the output folder name)
+    seed: int = 0
+    spec: Any = None  # the resolved PipelineSpec (readers need spec.inputs)
+    log: Callable[[str], None] = print
+
+
+@dataclass
+class StageResult:
+    """What a stage returns.
+
+    ``kept``: documents that go on (same columns as the input plus any declared annotation columns).
+    ``rejected``: documents dropped by this stage, with a non-null string ``reason`` column (other columns as in
+    ``kept``; extra columns such as ``dup_of`` say more). ``None`` when the stage only annotates.
+    ``after_write``: optional hook called by the runner once the outputs are written (but before commit) with
+    ``(kept_written_df, rejected_written_df_or_None, artifacts_dir)``; it may write extra files into
+    ``artifacts_dir`` (committed with the stage) and returns extra stats for ``stats.json``.
+    ``combined``: alternative to kept/rejected for stages whose work is costly to run twice (readers,
+    extractors): one DataFrame with a ``reason`` column (null = kept). The runner writes it once, then splits.
+    """
+
+    kept: Any = None
+    rejected: Any = None
+    combined: Any = None
+    after_write: Callable[[Any, Any, str], dict] | None = None
+    extra_stats: dict = field(default_factory=dict)
+
+
+class Stage:
+    """Base class. Subclasses set ``type_name``, ``Params`` and implement :meth:`apply`."""
+
+    type_name: ClassVar[str] = ""
+    Params: ClassVar[type[StageParams]] = StageParams
+    # A source stage creates documents from ``spec.inputs`` and ignores its DataFrame argument.
+    is_source: ClassVar[bool] = False
+
+    def __init__(self, params: StageParams):
+        self.params = params
+
+    def apply(self, df, ctx: StageContext) -> StageResult:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def fingerprint_extra(self, ctx: StageContext) -> str:
+        """Anything beyond the parameters that decides this stage's output (e.g. input file sizes)."""
+        return ""
+
+
+# spec name -> "module:Class". Imported lazily so a stage's heavy dependencies load only when it is used.
+REGISTRY: dict[str, str] = {
+    "ingest": "curation.ingest:IngestStage",
+    "select": "curation.select_stage:SelectStage",
+    "sample": "curation.select_stage:SampleStage",
+    "langid": "curation.langid:LangIdStage",
+    "url_dedup": "curation.url_dedup:UrlDedupStage",
+    "exact_dedup": "curation.exact_dedup:ExactDedupStage",
+    "minhash": "curation.minhash:MinHashStage",
+    "heuristics": "curation.heuristic_filter:HeuristicStage",
+    "quality": "classifiers.scoring_stage:QualityScoreStage",
+    "topic": "classifiers.scoring_stage:TopicStage",
+    "tokenize": "curation.tokenize_stage:TokenizeStage",
+    "shards": "curation.shard_writer:ShardStage",
+}
+
+
+def stage_class(type_name: str) -> type[Stage]:
+    if type_name not in REGISTRY:
+        raise KeyError(f"unknown stage type {type_name!r}; known: {', '.join(sorted(REGISTRY))}")
+    module_name, cls_name = REGISTRY[type_name].split(":")
+    return getattr(importlib.import_module(module_name), cls_name)
