@@ -29,19 +29,19 @@ def jsonl_records(path: str, options: dict) -> Iterator[dict]:
             if not raw.strip():
                 continue
             if len(raw) > max_doc:
-                yield error_row(path, f"error: document larger than max_doc_bytes ({len(raw)} > {max_doc})",
+                yield error_row(path, f"error: document larger than max_doc_bytes ({max_doc})",
                                 None, fmt, line_no)
                 continue
             try:
                 obj = json.loads(raw.decode("utf-8"))
             except UnicodeDecodeError as exc:
-                yield error_row(path, f"error: invalid UTF-8 at line {line_no}: {exc.reason}", None, fmt, line_no)
+                yield error_row(path, f"error: invalid UTF-8: {exc.reason}", None, fmt, line_no)
                 continue
             except json.JSONDecodeError as exc:
-                yield error_row(path, f"error: invalid JSON at line {line_no}: {exc.msg}", None, fmt, line_no)
+                yield error_row(path, f"error: invalid JSON: {exc.msg}", None, fmt, line_no)
                 continue
             if not isinstance(obj, dict) or not isinstance(obj.get(text_field), str):
-                yield error_row(path, f"error: line {line_no} has no string '{text_field}' field", None, fmt, line_no)
+                yield error_row(path, f"error: no string '{text_field}' field", None, fmt, line_no)
                 continue
             doc_id = obj.get(id_field)
             extra = {k: (v if isinstance(v, str) else json.dumps(v, sort_keys=True))

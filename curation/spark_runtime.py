@@ -5,10 +5,13 @@ resources given there win; the same entry point runs unchanged on a cluster.
 """
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import threading
 import time
+import warnings
+from pathlib import Path
 from typing import Callable, Iterator
 
 import pyarrow as pa
@@ -73,9 +76,16 @@ def get_spark(
     if executor_memory:
         settings["spark.executor.memory"] = executor_memory
     settings["spark.executorEnv.PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
+    # pyspark warns about pandas 3 on every worker start; it works (checked), so keep the console readable.
+    settings["spark.executorEnv.PYTHONWARNINGS"] = "ignore::FutureWarning"
+    warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas")
+    log4j = Path(__file__).with_name("log4j2.properties")
+    settings["spark.driver.extraJavaOptions"] = f"-Dlog4j2.configurationFile={log4j.as_uri()}"
     settings.update(conf or {})
     for k, v in settings.items():
         builder = builder.config(k, v)
+    # pyspark logs analysis errors (with JVM stack traces) from Python too; the runner reports them in one line.
+    logging.getLogger("SQLQueryContextLogger").setLevel(logging.CRITICAL)
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
     return spark

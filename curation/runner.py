@@ -1,0 +1,290 @@
+"""Runs a pipeline spec stage by stage with atomic commits, resume, and a reconciled ledger.
+
+Run directory layout::
+
+    <out>/spec.yaml                 the spec as resolved (overrides applied)
+    <out>/<stage>/                  kept documents (Parquet), _SUCCESS, stats.json, _artifacts/ (optional)
+    <out>/rejected/<stage>/         rejected documents with `reason` and `stage`
+    <out>/ledger.json               per-stage in / kept / rejected with reasons; reconciled
+    <out>/report.md                 the same, for people
+
+A stage's outputs are written under ``<out>/_tmp/`` and committed by renaming the kept folder into place (it carries
+``_SUCCESS`` and ``stats.json``); a folder that is there is complete. A rerun skips stages whose folder exists and
+whose fingerprint (type, parameters, upstream fingerprint, input files) matches, unless ``force``.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Callable
+
+from curation.schema import ANNOTATIONS, CORE_NAMES
+from curation.spec import PipelineSpec, SpecError, dump_spec
+from curation.stage import StageContext, StageResult, stage_class
+
+STATS = "stats.json"
+LEDGER = "ledger.json"
+
+
+def read_parquet(spark, path: str):
+    """Read a stage folder's Parquet files (the folder also holds stats.json and _artifacts/)."""
+    return spark.read.option("pathGlobFilter", "*.parquet").parquet(path)
+
+
+class ReconciliationError(RuntimeError):
+    """Documents were created or lost inside a stage: in != kept + rejected."""
+
+
+class StageFailed(RuntimeError):
+    """A stage raised; the message is one line meant for the user."""
+
+
+@dataclass
+class StageOutcome:
+    name: str
+    type: str
+    stats: dict
+    resumed: bool
+
+
+@dataclass
+class RunResult:
+    out: str
+    outcomes: list[StageOutcome] = field(default_factory=list)
+    ledger: dict = field(default_factory=dict)
+
+    def final_path(self) -> str:
+        return f"{self.out}/{self.outcomes[-1].name}" if self.outcomes else self.out
+
+
+def _fingerprint(*parts: str) -> str:
+    h = hashlib.sha256()
+    for p in parts:
+        h.update(p.encode("utf-8"))
+        h.update(b"\x00")
+    return h.hexdigest()[:16]
+
+
+MAX_REASONS = 50
+
+
+def _top_reasons(reasons: dict[str, int]) -> dict[str, int]:
+    """Reasons by count; past MAX_REASONS distinct messages the rest are summed into one line."""
+    ordered = sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))
+    if len(ordered) <= MAX_REASONS:
+        return dict(ordered)
+    head, tail = ordered[:MAX_REASONS - 1], ordered[MAX_REASONS - 1:]
+    return {**dict(head), f"({len(tail)} other reasons)": sum(n for _, n in tail)}
+
+
+def _one_line(exc: BaseException) -> str:
+    """The first meaningful line of an exception (Spark analysis errors carry pages of JVM detail)."""
+    text = str(exc).strip() or type(exc).__name__
+    first = text.splitlines()[0]
+    return f"{type(exc).__name__}: {first}"[:400]
+
+
+class Runner:
+    def __init__(self, spec: PipelineSpec, spark, force: bool = False, log: Callable[[str], None] = print,
+                 progress_every: float = 10.0):
+        from curation.spark_runtime import HadoopFS
+
+        self.spec = spec
+        self.spark = spark
+        self.force = force
+        self.log = log
+        self.progress_every = progress_every
+        self.out = spec.out.rstrip("/")
+        self.fs = HadoopFS(spark, self.out)
+
+    # ---- paths ----
+    def stage_dir(self, name: str) -> str:
+        return f"{self.out}/{name}"
+
+    def rejected_dir(self, name: str) -> str:
+        return f"{self.out}/rejected/{name}"
+
+    def _read_stats(self, name: str) -> dict | None:
+        d = self.stage_dir(name)
+        if not (self.fs.exists(f"{d}/_SUCCESS") and self.fs.exists(f"{d}/{STATS}")):
+            return None
+        return json.loads(self.fs.read_text(f"{d}/{STATS}"))
+
+    # ---- the run ----
+    def run(self) -> RunResult:
+        self.fs.mkdirs(self.out)
+        self.fs.write_text(f"{self.out}/spec.yaml", dump_spec(self.spec))
+        self.fs.delete(f"{self.out}/_tmp")  # leftovers of an interrupted run
+        result = RunResult(out=self.out)
+        upstream_fp = _fingerprint(str(self.spec.seed))
+        prev_name: str | None = None
+        prev_kept: int | None = None
+        recomputed_upstream = False
+        for s in self.spec.stages:
+            cls = stage_class(s.type)
+            stage = cls(cls.Params.model_validate(s.params))
+            ctx = StageContext(spark=self.spark, out=self.out, stage_name=s.name, seed=self.spec.seed,
+                               spec=self.spec, log=self.log)
+            params_json = json.dumps(stage.params.model_dump(mode="json"), sort_keys=True)
+            fp = _fingerprint(upstream_fp, s.type, params_json, stage.fingerprint_extra(ctx))
+            old = self._read_stats(s.name)
+            if old is not None and not self.force and not recomputed_upstream and old.get("fingerprint") == fp:
+                self.log(f"[{s.name}] done earlier, skipping: in {old['in']:,}  kept {old['kept']:,}  "
+                         f"rejected {old['rejected']:,}")
+                outcome = StageOutcome(s.name, s.type, old, resumed=True)
+            else:
+                if old is not None and not self.force and old.get("fingerprint") != fp:
+                    self.log(f"[{s.name}] parameters or inputs changed since the last run: recomputing")
+                stats = self._run_stage(stage, s.name, s.type, ctx, prev_name, prev_kept, fp, params_json)
+                outcome = StageOutcome(s.name, s.type, stats, resumed=False)
+                recomputed_upstream = True
+            result.outcomes.append(outcome)
+            upstream_fp = fp
+            prev_name, prev_kept = s.name, outcome.stats["kept"]
+        result.ledger = self._write_ledger(result.outcomes)
+        self.fs.delete(f"{self.out}/_tmp")
+        return result
+
+    def _run_stage(self, stage, name: str, stype: str, ctx: StageContext, prev_name: str | None,
+                   prev_kept: int | None, fp: str, params_json: str) -> dict:
+        from pyspark.sql import functions as F
+
+        from curation.spark_runtime import ProgressReporter
+
+        start = time.time()
+        self.log(f"[{name}] running ({stype})")
+        if stage.is_source:
+            df_in = None
+        else:
+            if prev_name is None:
+                raise SpecError(f"stages.{name}: a {stype} stage needs an upstream stage (e.g. ingest) before it")
+            df_in = read_parquet(self.spark, self.stage_dir(prev_name))
+        tmp = f"{self.out}/_tmp/{name}-{uuid.uuid4().hex[:8]}"
+        kept_tmp, rej_tmp = f"{tmp}/kept", f"{tmp}/rejected"
+        try:
+            with ProgressReporter(self.spark, name, every=self.progress_every, printer=self.log):
+                res: StageResult = stage.apply(df_in, ctx)
+                kept_df, rej_df = self._materialize(res, tmp, name)
+                self._check_columns(kept_df, name)
+                kept_df.write.mode("overwrite").parquet(kept_tmp)
+                if rej_df is not None:
+                    rej_df = rej_df.withColumn("stage", F.lit(name))
+                    rej_df.write.mode("overwrite").parquet(rej_tmp)
+                kept_w = read_parquet(self.spark, kept_tmp)
+                rej_w = read_parquet(self.spark, rej_tmp) if rej_df is not None else None
+                n_kept = kept_w.count()
+                n_rej = rej_w.count() if rej_w is not None else 0
+                reasons = ({r["reason"]: r["count"] for r in rej_w.groupBy("reason").count().collect()}
+                           if rej_w is not None else {})
+                extra = dict(res.extra_stats)
+                if res.after_write is not None:
+                    extra.update(res.after_write(kept_w, rej_w, f"{kept_tmp}/_artifacts") or {})
+        except (SpecError, ReconciliationError):
+            raise
+        except Exception as exc:
+            self.fs.delete(tmp)
+            raise StageFailed(f"stage {name} ({stype}) failed: {_one_line(exc)}") from exc
+        n_in = (n_kept + n_rej) if stage.is_source else prev_kept
+        if n_in != n_kept + n_rej:
+            self.fs.delete(tmp)
+            raise ReconciliationError(
+                f"stage {name}: in {n_in} != kept {n_kept} + rejected {n_rej}; documents were "
+                f"{'created' if n_kept + n_rej > n_in else 'lost'} inside the stage")
+        seconds = round(time.time() - start, 3)
+        stats = {
+            "stage": name, "type": stype, "fingerprint": fp, "params": json.loads(params_json),
+            "in": n_in, "kept": n_kept, "rejected": n_rej,
+            "reasons": _top_reasons(reasons),
+            "seconds": seconds, **({"extra": extra} if extra else {}),
+        }
+        self._stable_part_names(kept_tmp)
+        self.fs.write_text(f"{kept_tmp}/{STATS}", json.dumps(stats, indent=2, sort_keys=False))
+        # Commit: rejected first, then the kept folder (the commit point: it carries _SUCCESS and stats.json).
+        self.fs.delete(self.stage_dir(name))
+        self.fs.delete(self.rejected_dir(name))
+        if rej_df is not None:
+            self._stable_part_names(rej_tmp)
+            self.fs.rename(rej_tmp, self.rejected_dir(name))
+        self.fs.rename(kept_tmp, self.stage_dir(name))
+        self.fs.delete(tmp)
+        self.log(f"[{name}] in {n_in:,}  kept {n_kept:,}  rejected {n_rej:,}  ({seconds:.1f} s)")
+        return stats
+
+    def _materialize(self, res: StageResult, tmp: str, name: str):
+        """Split a ``combined`` result after writing it once, so costly work is not run twice."""
+        from pyspark.sql import functions as F
+
+        if res.combined is None:
+            if res.kept is None:
+                raise StageFailed(f"stage {name} returned neither kept nor combined output")
+            return res.kept, res.rejected
+        all_dir = f"{tmp}/all"
+        res.combined.write.mode("overwrite").parquet(all_dir)
+        both = read_parquet(self.spark, all_dir)
+        kept = both.where(F.col("reason").isNull()).drop("reason")
+        rejected = both.where(F.col("reason").isNotNull())
+        return kept, rejected
+
+    @staticmethod
+    def _check_columns(df, name: str) -> None:
+        unknown = [c for c in df.columns if c not in CORE_NAMES and c not in ANNOTATIONS]
+        missing = [c for c in CORE_NAMES if c not in df.columns]
+        if unknown or missing:
+            raise StageFailed(f"stage {name} output breaks the document schema: unknown columns {unknown}, "
+                              f"missing {missing} (declare annotations in curation/schema.py)")
+
+    def _stable_part_names(self, d: str) -> None:
+        """Rename Spark's part files (random job ids in their names) to part-NNNNN.parquet, for reproducible runs."""
+        parts = [n for n in self.fs.list_names(d) if n.startswith("part-") and n.endswith(".parquet")]
+        for n in parts:
+            idx = n.split("-")[1]
+            target = f"part-{idx}.parquet"
+            if n != target:
+                self.fs.rename(f"{d}/{n}", f"{d}/{target}")
+
+    def _write_ledger(self, outcomes: list[StageOutcome]) -> dict:
+        stages = []
+        ok = True
+        for i, o in enumerate(outcomes):
+            st = o.stats
+            reconciles = st["in"] == st["kept"] + st["rejected"]
+            chained = i == 0 or st["in"] == outcomes[i - 1].stats["kept"]
+            ok = ok and reconciles and chained
+            stages.append({"stage": o.name, "type": o.type, "in": st["in"], "kept": st["kept"],
+                           "rejected": st["rejected"], "reasons": st.get("reasons", {}), "seconds": st["seconds"],
+                           "resumed": o.resumed, **({"extra": st["extra"]} if st.get("extra") else {})})
+        ledger = {
+            "out": self.out,
+            "documents_in": outcomes[0].stats["in"] if outcomes else 0,
+            "documents_kept": outcomes[-1].stats["kept"] if outcomes else 0,
+            "documents_rejected": sum(o.stats["rejected"] for o in outcomes),
+            "reconciled": ok,
+            "stages": stages,
+        }
+        if not ok:
+            raise ReconciliationError(f"ledger does not reconcile: {json.dumps(stages)}")
+        if ledger["documents_in"] != ledger["documents_kept"] + ledger["documents_rejected"]:
+            raise ReconciliationError("ledger does not reconcile: in != final kept + all rejected")
+        self.fs.write_text(f"{self.out}/{LEDGER}", json.dumps(ledger, indent=2))
+        self.fs.write_text(f"{self.out}/report.md", render_report(ledger))
+        return ledger
+
+
+def render_report(ledger: dict) -> str:
+    lines = [f"# Run report: {ledger['out']}", "",
+             f"Documents in: {ledger['documents_in']:,}; kept: {ledger['documents_kept']:,}; "
+             f"rejected: {ledger['documents_rejected']:,}; reconciled: {ledger['reconciled']}", "",
+             "| stage | type | in | kept | rejected | seconds | resumed |", "|---|---|---:|---:|---:|---:|---|"]
+    for s in ledger["stages"]:
+        lines.append(f"| {s['stage']} | {s['type']} | {s['in']:,} | {s['kept']:,} | {s['rejected']:,} | "
+                     f"{s['seconds']:.1f} | {'yes' if s['resumed'] else 'no'} |")
+    for s in ledger["stages"]:
+        if s["reasons"]:
+            lines += ["", f"## Rejected in {s['stage']}", "", "| reason | documents |", "|---|---:|"]
+            lines += [f"| {r.replace('|', '/')} | {n:,} |" for r, n in s["reasons"].items()]
+        if s.get("extra"):
+            lines += ["", f"## {s['stage']} statistics", "", "```json", json.dumps(s["extra"], indent=2), "```"]
+    return "\n".join(lines) + "\n"
