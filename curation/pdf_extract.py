@@ -1,0 +1,255 @@
+"""PDF to text, one document at a time: text layer where it is good, OCR where it is missing or garbled.
+
+:func:`extract_pdf` is a pure function (PDF bytes or path -> result dict) with no Spark in it. Per page it decides
+between the text layer and OCR and records the decision (``text_layer`` / ``ocr`` / ``blank`` / ``error``); then
+it removes running headers, footers and page numbers, undoes line-end hyphenation and normalizes whitespace
+(:mod:`curation.pdf_cleanup`). Broken, encrypted, empty, non-PDF and oversized inputs give a result with a
+``reason`` instead of raising.
+"""
+from __future__ import annotations
+
+import math
+import re
+import time
+import unicodedata
+from dataclasses import dataclass
+
+import numpy as np
+import pymupdf
+from pydantic import BaseModel, ConfigDict, Field
+
+from curation.ocr import OcrBackend, ocr_backend
+from curation.pdf_cleanup import PageLines, clean_pages
+
+EXTRACTOR = "pymupdf"
+
+
+class PdfOptions(BaseModel):
+    """Options of the ``pdf`` input format (the spec's ``options:``); unknown keys are an error."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    ocr: bool = True  # False: text layer only, pages without one come out empty
+    ocr_backend: str = "tesseract"
+    language: str = "eng"  # OCR language(s), Tesseract syntax: "eng", "eng+deu"
+    dpi: int = Field(200, ge=50, le=600)  # OCR render resolution
+    # A page rendered for OCR is scaled down to at most this many pixels: bounds time and memory on posters,
+    # huge monochrome scans and 2400 dpi pages (12 Mpx is a Letter page at ~330 dpi).
+    max_ocr_pixels: int = Field(12_000_000, ge=100_000)
+    max_pages: int = Field(2000, ge=1)  # pages beyond are not extracted (meta.extra.pages_skipped)
+    max_bytes: int = Field(256 << 20, ge=1)  # larger files become "skipped" rows
+    timeout_seconds: float = Field(600.0, gt=0)  # per document; OCR stops at 3/4 of it, the child is killed at it
+    memory_mb: int = Field(4096, ge=256)  # address-space limit of the extraction child process
+    isolate: bool = True  # extract in a child process (timeout and memory limit enforced by killing it)
+    # Text-layer acceptance. Fewer non-space characters than this on a page with ink: OCR.
+    min_text_chars: int = Field(20, ge=0)
+    # Pages at least half covered by images with less text than this are scans or slides: OCR.
+    image_page_max_text_chars: int = Field(400, ge=0)
+    remove_headers_footers: bool = True
+
+
+@dataclass
+class PageResult:
+    lines: PageLines
+    method: str  # text_layer / ocr / blank / error
+    note: str | None = None  # why OCR was chosen, or what failed
+
+
+_CID = re.compile(r"\(cid:\d+\)")
+_WORD = re.compile(r"\S+")
+
+
+def garbled_reason(text: str) -> str | None:
+    """Why a text layer looks garbled (broken font encodings, missing ToUnicode maps), or None if it looks like text."""
+    chars = [c for c in text if not c.isspace()]
+    n = len(chars)
+    if n == 0:
+        return None
+    cids = len(_CID.findall(text))
+    if cids and cids * 7 / n > 0.05:
+        return "cid artifacts"
+    bad = sum(1 for c in chars if c == "\ufffd" or unicodedata.category(c) in ("Cc", "Co", "Cs", "Cn"))
+    if bad / n > 0.05:
+        return "replacement or control characters"
+    letters = sum(1 for c in chars if c.isalpha())
+    # digits and punctuation are normal (tables, dot leaders of a table of contents); symbols in place of
+    # letters are what a broken font encoding produces
+    symbols = sum(1 for c in chars if unicodedata.category(c)[0] in "SM")
+    if symbols > letters:
+        return "more symbols than letters"
+    word_letters = [sum(c.isalpha() for c in w) for w in _WORD.findall(text)]
+    word_letters = [k for k in word_letters if k]
+    if letters >= 50:
+        letters_per_word = letters / len(word_letters)
+        if letters_per_word > 25:
+            return "implausibly long words"
+        if letters_per_word < 1.5:
+            return "implausibly short words"
+    return None
+
+
+def _image_coverage(page: pymupdf.Page) -> float:
+    area = abs(page.rect)
+    if not area:
+        return 0.0
+    covered = sum(abs(pymupdf.Rect(info["bbox"]) & page.rect) for info in page.get_image_info())
+    return min(1.0, covered / area)
+
+
+def _has_ink(page: pymupdf.Page) -> bool:
+    """Whether anything visible is drawn on the page (checked on a ~200 px thumbnail)."""
+    longest = max(page.rect.width, page.rect.height) or 1.0
+    zoom = min(1.0, 200.0 / longest)
+    pix = page.get_pixmap(matrix=pymupdf.Matrix(zoom, zoom), colorspace=pymupdf.csGRAY, alpha=False)
+    samples = np.frombuffer(pix.samples, dtype=np.uint8)
+    return bool(samples.size) and int(samples.max()) - int(samples.min()) > 16
+
+
+def _ocr_pixmap(page: pymupdf.Page, dpi: int, max_pixels: int) -> pymupdf.Pixmap:
+    zoom = dpi / 72.0
+    pixels = page.rect.width * zoom * page.rect.height * zoom
+    if pixels > max_pixels:
+        zoom *= math.sqrt(max_pixels / pixels)
+    return page.get_pixmap(matrix=pymupdf.Matrix(zoom, zoom), colorspace=pymupdf.csRGB, alpha=False)
+
+
+def _text_layer_lines(page: pymupdf.Page) -> PageLines:
+    """Lines of the text layer in content order with their vertical position; blocks end with a blank line.
+
+    Lines written in a minority direction (rotated margin stamps such as "Downloaded from ...", arXiv ids,
+    rotated axis labels) are dropped.
+    """
+    data = page.get_text("dict", flags=pymupdf.TEXTFLAGS_TEXT)
+    lines = []
+    for block in data["blocks"]:
+        for line in block.get("lines", ()):
+            text = "".join(span["text"] for span in line["spans"])
+            if text.strip():
+                lines.append((line["dir"], line["bbox"], text))
+        lines.append(None)
+    weight: dict[tuple, int] = {}
+    for entry in lines:
+        if entry:
+            key = (round(entry[0][0]), round(entry[0][1]))
+            weight[key] = weight.get(key, 0) + len(entry[2])
+    main_dir = max(weight, key=weight.get) if weight else (1, 0)
+    height = page.rect.height or 1.0
+    out = PageLines()
+    for entry in lines:
+        if entry is None:
+            out.end_block()
+        elif (round(entry[0][0]), round(entry[0][1])) == main_dir:
+            bbox = entry[1]
+            out.add(entry[2], top=bbox[1] / height, bottom=bbox[3] / height)
+    return out
+
+
+def _page(page: pymupdf.Page, opts: PdfOptions, ocr: OcrBackend | None, no_ocr_why: str) -> PageResult:
+    """Text of one page and how it was obtained; ``no_ocr_why`` says why ``ocr`` is None when it is."""
+    layer = _text_layer_lines(page)
+    layer_text = layer.text()
+    chars = sum(1 for c in layer_text if not c.isspace())
+    reason = garbled_reason(layer_text)
+    if reason is None:
+        if chars < opts.min_text_chars:
+            reason = "little or no text"
+        elif chars < opts.image_page_max_text_chars and _image_coverage(page) >= 0.5:
+            reason = "image-dominated"
+    if reason is None:
+        return PageResult(layer, "text_layer")
+    if not _has_ink(page):
+        # nothing visible to OCR: an empty page, or an invisible text layer that is all there is
+        return PageResult(layer, "text_layer") if chars else PageResult(PageLines(), "blank")
+    if ocr is None:
+        note = f"not OCR'd, {no_ocr_why} ({reason})"
+        return PageResult(layer, "text_layer", note=note) if chars else PageResult(PageLines(), "error", note=note)
+    text = ocr.recognize(_ocr_pixmap(page, opts.dpi, opts.max_ocr_pixels))
+    return PageResult(PageLines.from_text(text), "ocr", note=reason)
+
+
+def _meta_str(value) -> str | None:
+    value = (value or "").strip()
+    return value or None
+
+
+def _failure(reason: str, started: float, **meta) -> dict:
+    return {"text": None, "reason": reason,
+            "meta": {"extractor": EXTRACTOR, "extract_seconds": time.process_time() - started, **meta}}
+
+
+def _read(source: bytes | str, max_bytes: int) -> bytes | str:
+    """The file's bytes, or a reason why it is not read."""
+    if isinstance(source, (bytes, bytearray)):
+        data = bytes(source)
+    else:
+        from curation.file_source import open_binary
+
+        with open_binary(source) as f:
+            data = f.read(max_bytes + 1)
+    if not data:
+        return "error: empty file"
+    if len(data) > max_bytes:
+        return f"skipped: larger than max_bytes={max_bytes}"
+    # the header may follow some junk, the PDF spec tolerates it within the first KiB
+    if b"%PDF-" not in data[:1024]:
+        return "error: not a PDF (no %PDF- header)"
+    return data
+
+
+def extract_pdf(source: bytes | str, options: PdfOptions | None = None, ocr: OcrBackend | None = None) -> dict:
+    """Extract one PDF.
+
+    Returns ``{"text", "reason", "meta"}``: ``reason`` is None for a document, ``"error: ..."`` or
+    ``"skipped: ..."`` otherwise; ``meta`` holds the fields of the schema's ``meta`` struct that PDFs fill.
+    ``ocr`` defaults to the backend named in the options (None with ``ocr=False``).
+    """
+    opts = options or PdfOptions()
+    started = time.process_time()
+    wall_deadline = time.monotonic() + opts.timeout_seconds * 0.75
+    if ocr is None and opts.ocr:
+        ocr = ocr_backend(opts.ocr_backend, opts.language)
+    data = _read(source, opts.max_bytes)
+    if isinstance(data, str):
+        return _failure(data, started)
+    pymupdf.TOOLS.mupdf_display_errors(False)  # MuPDF repairs broken files noisily on stderr
+    try:
+        doc = pymupdf.open(stream=data, filetype="pdf")
+    except Exception as exc:
+        return _failure(f"error: corrupt PDF: {exc}"[:300], started)
+    with doc:
+        if doc.needs_pass:
+            return _failure("error: encrypted, password required", started)
+        info = doc.metadata or {}
+        meta = {"title": _meta_str(info.get("title")), "author": _meta_str(info.get("author")),
+                "producer": _meta_str(info.get("producer")), "page_count": doc.page_count}
+        if doc.page_count == 0:
+            return _failure("error: PDF has no pages", started, **meta)
+        pages: list[PageResult] = []
+        for number in range(min(doc.page_count, opts.max_pages)):
+            # past 3/4 of the timeout, remaining pages get their text layer only, so the document still finishes
+            in_time = time.monotonic() < wall_deadline
+            no_ocr_why = "ocr disabled" if ocr is None else "time budget spent"
+            try:
+                result = _page(doc[number], opts, ocr if in_time else None, no_ocr_why)
+            except Exception as exc:  # one broken page does not lose the document
+                result = PageResult(PageLines(), "error", note=f"{type(exc).__name__}: {exc}"[:200])
+            pages.append(result)
+    text, offsets = clean_pages([p.lines for p in pages], remove_headers_footers=opts.remove_headers_footers)
+    extra = {}
+    if meta["page_count"] > opts.max_pages:
+        extra["pages_skipped"] = str(meta["page_count"] - opts.max_pages)
+    not_ocred = [f"{i + 1}: {p.note}" for i, p in enumerate(pages) if p.method != "ocr" and p.note]
+    if not_ocred:
+        extra["page_notes"] = "; ".join(not_ocred)[:1000]
+    ocr_reasons = sorted({p.note for p in pages if p.method == "ocr" and p.note})
+    if ocr_reasons:
+        extra["ocr_reasons"] = ", ".join(ocr_reasons)
+    meta.update(
+        extractor=EXTRACTOR if ocr is None else f"{EXTRACTOR}+{ocr.name}",
+        pages_ocr=sum(p.method == "ocr" for p in pages),
+        page_offsets=offsets,
+        page_methods=[p.method for p in pages],
+        extract_seconds=time.process_time() - started,
+        extra=extra or None,
+    )
+    return {"text": text, "reason": None, "meta": meta}
