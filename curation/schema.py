@@ -60,6 +60,8 @@ ANNOTATIONS: dict[str, pa.DataType] = {
     "topic_score": pa.float64(),
     "n_tokens": pa.int64(),
     "tokens": pa.list_(pa.int32()),
+    "split": pa.string(),  # shards stage: "train" or "eval" (held out per source)
+    "mix_copies": pa.int64(),  # shards stage: times the document is repeated in the training shards
 }
 
 REJECT_FIELDS: list[pa.Field] = [pa.field("reason", pa.string()), pa.field("stage", pa.string())]
