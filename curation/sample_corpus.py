@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
 import gzip
 import hashlib
 import html
@@ -189,6 +190,7 @@ class _Site:
     lang: str = "en"
     charset: str = "utf-8"
     charset_in_header: bool = True  # False: declared only in a <meta> tag, as many older sites do
+    comments: bool = True
 
 
 _SITES: tuple[_Site, ...] = (
@@ -208,7 +210,8 @@ _SITES: tuple[_Site, ...] = (
     _Site("www.cuisine-du-marche.example.fr", "Cuisine du marché", "Cuisine de saison, pas à pas", "fr_cuisine",
           "recettes", lang="fr", charset="windows-1252"),
 )
-_AGGREGATOR = _Site("www.dailyreads.example.com", "Daily Reads", "The best of the web, every day", "", "read")
+_AGGREGATOR = _Site("www.dailyreads.example.com", "Daily Reads", "The best of the web, every day", "", "read",
+                    comments=False)
 _SPAM_HOST = "best-deals-online.example.biz"
 
 
@@ -223,7 +226,7 @@ def _render_page(site: _Site, title: str, paragraphs: list[str], rng: random.Ran
     esc = html.escape
     nav = "".join(f'<li><a href="/{_slug(item) or ""}">{esc(item)}</a></li>' for item in chrome["nav"])
     body = "\n".join(f"<p>{esc(p)}</p>" for p in paragraphs)
-    comments = rng.sample(chrome["comment_samples"], rng.randint(0, 3))
+    comments = rng.sample(chrome["comment_samples"], rng.randint(0, 3)) if site.comments else []
     comment_html = "".join(
         f'<div class="comment"><p class="comment-author">{esc(rng.choice(bank.FORUM_USERS))}</p>'
         f"<p>{esc(c)}</p></div>" for c in comments)
@@ -302,7 +305,7 @@ def _web_exchanges(rng: random.Random, composer: _Composer, planted: _Planted) -
     Returns (exchanges to shuffle across the crawl files, exact recrawls that go in the last file, page counts).
     """
     exchanges: list[_Exchange] = []
-    articles: list[tuple[_Site, str, list[str], _Exchange]] = []
+    articles: list[tuple[_Site, _Exchange, dict]] = []
     pages = Counter()
     for site in _SITES:
         foreign = site.lang != "en"
@@ -316,20 +319,20 @@ def _web_exchanges(rng: random.Random, composer: _Composer, planted: _Planted) -
             lead, paragraphs = drawn
             title_uses[lead] += 1
             title = titles[lead] + (f" (part {title_uses[lead]})" if title_uses[lead] > 1 else "")
-            page = _render_page(site, title, paragraphs, rng, author=rng.choice(bank.AUTHORS),
-                                published=CRAWL_START.date() - dt.timedelta(days=rng.randint(5, 900)),
-                                related=rng.sample(titles, 3))
-            exchange = _html_exchange(site, f"{site.section}/{_slug(title)}", page)
+            article = dict(title=title, paragraphs=paragraphs, author=rng.choice(bank.AUTHORS),
+                           published=CRAWL_START.date() - dt.timedelta(days=rng.randint(5, 900)))
+            exchange = _html_exchange(site, f"{site.section}/{_slug(title)}",
+                                      _render_page(site, **article, rng=rng, related=rng.sample(titles, 3)))
             exchanges.append(exchange)
-            articles.append((site, title, paragraphs, exchange))
+            articles.append((site, exchange, article))
             pages[site.lang] += 1
 
     # Syndicated copies: the same article under another site's chrome (a near-duplicate after extraction).
     english = [a for a in articles if a[0].lang == "en"]
-    for site, title, paragraphs, original in rng.sample(english, 4):
-        page = _render_page(_AGGREGATOR, title, paragraphs, rng, author=rng.choice(bank.AUTHORS),
-                            published=CRAWL_START.date(), related=[], preface=f"Originally published by {site.name}.")
-        copy = _html_exchange(_AGGREGATOR, f"read/{_slug(title)}-{rng.randrange(10**6)}", page)
+    for site, original, article in rng.sample([a for a in english if len(a[2]["paragraphs"]) >= 3], 4):
+        page = _render_page(_AGGREGATOR, **article, rng=rng, related=[],
+                            preface=f"Originally published by {site.name}.")
+        copy = _html_exchange(_AGGREGATOR, f"read/{_slug(article['title'])}-{rng.randrange(10**6)}", page)
         exchanges.append(copy)
         planted.near_duplicates.append([original.url, copy.url])
         pages["en"] += 1
@@ -337,7 +340,7 @@ def _web_exchanges(rng: random.Random, composer: _Composer, planted: _Planted) -
     exchanges += _junk_pages(rng, planted, pages)
     exchanges += _non_article_responses(rng)
     # Exact duplicates: English articles fetched again, byte for byte, in the last crawl file.
-    recrawls = [exchange for *_, exchange in rng.sample(english, 3)]
+    recrawls = [exchange for _, exchange, _ in rng.sample(english, 3)]
     planted.exact_duplicates += [[e.url, e.url] for e in recrawls]
     pages["en"] += len(recrawls)
     return exchanges, recrawls, pages
@@ -436,11 +439,18 @@ _PAGE = pymupdf.paper_rect("a4")
 _MARGIN = 72
 _BODY_SIZE = 11
 _LEADING = 15
-_HYPHEN_SPLIT = re.compile(r"(?<=[aeiouy])(?=[^aeiouy\W])")
+_HYPHEN_SPLIT = re.compile(r"(?<=[aeiouy][b-df-hj-np-tv-z])(?=[b-df-hj-np-tv-z][aeiouy])")  # VC-CV: tem-perature
+
+
+@functools.lru_cache(maxsize=None)
+def _word_width(word: str, size: float, font: str) -> float:
+    return pymupdf.get_text_length(word, fontname=font, fontsize=size)
 
 
 def _text_width(text: str, size: float = _BODY_SIZE, font: str = "helv") -> float:
-    return pymupdf.get_text_length(text, fontname=font, fontsize=size)
+    # Base-14 fonts have no kerning, so widths add up; measuring word by word (cached) is far faster.
+    words = text.split(" ")
+    return sum(_word_width(w, size, font) for w in words) + (len(words) - 1) * _word_width(" ", size, font)
 
 
 def _hyphenate(word: str, room: float, size: float, font: str) -> tuple[str, str] | None:
@@ -541,7 +551,7 @@ def _write_pdfs(out: Path, rng: random.Random, composer: _Composer, planted: _Pl
     scanned_topic = "local_history"
     for topic, title, organisation in bank.REPORTS:
         composer.accept(topic, " ".join(bank.PARAGRAPHS[topic]))
-        name = f"{_slug(title)[:40].strip('-')}.pdf"
+        name = f"{_slug(title)}.pdf"
         data = _report_pdf(topic, title, organisation, rng.choice(bank.AUTHORS), rng.randint(2019, 2024),
                            scanned=topic == scanned_topic)
         (out / name).write_bytes(data)
@@ -671,10 +681,13 @@ def _code(rng: random.Random, planted: _Planted) -> _JsonlFile:
 # --------------------------------------------------------------------------------------------------- output
 
 
+def _counts(counts: dict) -> str:
+    return ", ".join(f"{key}: {value}" for key, value in counts.items())
+
+
 def _readme(summary: dict) -> str:
     warc, pdf, text, planted = summary["warc"], summary["pdf"], summary["text"], summary["planted"]
-    crawl_rows = "\n".join(f"| `warc/{name}` | " + ", ".join(f"{k}: {v}" for k, v in counts.items()) + " |"
-                           for name, counts in warc["files"].items())
+    crawl_rows = "\n".join(f"| `warc/{name}` | {_counts(counts)} |" for name, counts in warc["files"].items())
     pdf_rows = "\n".join(f"| `pdf/{name}` | {info['pages']} | {info['image_only_pages'] or '-'} |"
                          for name, info in pdf["files"].items())
     text_rows = "\n".join(f"| `text/{name}` | {info['documents']} | {info['error_lines']} |"
@@ -682,8 +695,10 @@ def _readme(summary: dict) -> str:
     return f"""# Built-in sample corpus (seed {summary['seed']})
 
 Generated by `curate sample write` (`curation/sample_corpus.py`) from the prose bank in
-`curation/sample_text.py`. The same seed always gives byte-identical files. {summary['documents_total']}
-documents in all; `manifest.json` holds the full summary, sha256 of every file and the planted ground truth.
+`curation/sample_text.py`. The same seed always gives byte-identical files. `manifest.json` holds the full
+summary, the sha256 of every file and the planted ground truth.
+
+Documents: {summary['documents_total']} ({_counts(summary['documents'])}).
 
 ## Web crawl (`warc/`, domain `web`)
 WARC/1.0, one gzip member per record; each file starts with a warcinfo record, every fetch is a request plus
@@ -693,10 +708,10 @@ a response record.
 | --- | --- |
 {crawl_rows}
 
-- HTML documents: {warc['html_documents']} (by language: {warc['html_documents_by_lang']}), with cookie banners,
-  navigation, sidebars, comments and footers around the `<article>`.
-- HTTP status: {warc['http_status']}; content types of 200 responses: {warc['content_types_200']}.
-- HTML charsets: {warc['html_charsets']} (German pages declare ISO-8859-1 only in a `<meta>` tag).
+- HTML documents: {warc['html_documents']} (by language: {_counts(warc['html_documents_by_lang'])}), with
+  cookie banners, navigation, sidebars, comments and footers around the `<article>`.
+- HTTP status: {_counts(warc['http_status'])}; content types of 200 responses: {_counts(warc['content_types_200'])}.
+- HTML charsets: {_counts(warc['html_charsets'])} (the German pages declare ISO-8859-1 only in a `<meta>` tag).
 - Exact duplicates: pages crawled twice; near duplicates: articles syndicated by an aggregator site.
 - `warc/broken-truncated.warc.gz` is cut off in the middle of its last record.
 
@@ -718,8 +733,8 @@ image-only page is a 150 dpi scan of a typed letter: it has no text layer, so on
 
 ## Planted for the pipeline to find
 - Exact duplicates: {len(planted['exact_duplicates'])} pairs; near duplicates: {len(planted['near_duplicates'])}
-  pairs. Apart from these, no two documents on a topic reach a word-5-gram Jaccard of {MAX_ORGANIC_JACCARD}
-  (paragraphs do recur across documents, so paragraph-level dedup will find repeats).
+  pairs (word-5-gram Jaccard >= 0.8). Apart from these, no two article bodies on a topic reach a Jaccard of
+  {MAX_ORGANIC_JACCARD}; paragraphs do recur across documents, so paragraph-level dedup will find repeats.
 - Low-quality documents (spam keyword lists, boilerplate-only pages, very short texts, lorem ipsum and
   repeated lines): {len(planted['low_quality'])}.
 - Broken inputs: {'; '.join(planted['broken'])}.
