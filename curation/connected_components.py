@@ -1,0 +1,119 @@
+"""Connected components of a document-pair graph on Spark, and the per-cluster keep policy.
+
+Components use the alternating large-star / small-star algorithm (Kiveris et al., "Connected Components in
+MapReduce and Beyond", 2014): every round is a few DataFrame shuffles over the edge list, the edge list shrinks
+towards one star per component rooted at its smallest id, and it converges in O(log n) rounds. No step collects
+the graph on one machine; each round's edges are checkpointed so the lineage stays short.
+"""
+from __future__ import annotations
+
+from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import functions as F
+
+from curation.schema import ANNOTATIONS
+
+MAX_ROUNDS = 64
+
+
+def _large_star(edges: DataFrame) -> DataFrame:
+    """Link every neighbour v > u of each node u to the smallest node of u's closed neighbourhood."""
+    both = edges.select(F.col("a").alias("u"), F.col("b").alias("v")).union(
+        edges.select(F.col("b").alias("u"), F.col("a").alias("v")))
+    smallest = F.least(F.min("v").over(Window.partitionBy("u")), F.col("u"))
+    return (both.withColumn("m", smallest).where(F.col("v") > F.col("u"))
+            .select(F.col("v").alias("a"), F.col("m").alias("b")).where(F.col("a") != F.col("b")))
+
+
+def _small_star(edges: DataFrame) -> DataFrame:
+    """Link each node u and its smaller neighbours to the smallest of them."""
+    oriented = edges.select(F.greatest("a", "b").alias("u"), F.least("a", "b").alias("v"))
+    with_min = oriented.withColumn("m", F.min("v").over(Window.partitionBy("u")))
+    smaller = with_min.select(F.col("v").alias("a"), F.col("m").alias("b"))
+    node = with_min.select(F.col("u").alias("a"), F.col("m").alias("b"))
+    return smaller.union(node).where(F.col("a") != F.col("b"))
+
+
+def _canonical(edges: DataFrame) -> DataFrame:
+    """Undirected, de-duplicated edges stored as (larger id, smaller id)."""
+    return edges.select(F.greatest("a", "b").alias("a"), F.least("a", "b").alias("b")).distinct()
+
+
+def connected_components(edges: DataFrame) -> DataFrame:
+    """(id, component) for every node of the graph given by ``edges`` (columns a, b; string ids).
+
+    ``component`` is the smallest id of the node's component, so the result does not depend on partitioning.
+    """
+    current = _canonical(edges).localCheckpoint()
+    size = current.count()
+    for _ in range(MAX_ROUNDS):
+        nxt = _canonical(_small_star(_canonical(_large_star(current)))).localCheckpoint()
+        nxt_size = nxt.count()
+        if nxt_size == size and nxt.exceptAll(current).isEmpty():
+            break
+        current, size = nxt, nxt_size
+    else:  # pragma: no cover - O(log n) rounds are enough for any graph that fits a cluster
+        raise RuntimeError(f"connected components did not converge in {MAX_ROUNDS} rounds")
+    # converged: a star per component, every edge (member, root)
+    roots = current.select(F.col("b").alias("id")).distinct().select("id", F.col("id").alias("component"))
+    return current.select(F.col("a").alias("id"), F.col("b").alias("component")).union(roots).distinct()
+
+
+def join_small(big: DataFrame, small: DataFrame, on: str, how: str, broadcast_rows: int) -> DataFrame:
+    """Join a large table with a side table, broadcasting the side table when it has at most ``broadcast_rows``
+    rows (it should be checkpointed or cheap: it is counted first)."""
+    if small.count() <= broadcast_rows:
+        small = F.broadcast(small)
+    return big.join(small, on, how)
+
+
+def keep_order(columns: list[str], keep: list[str]) -> list[Column]:
+    """Sort expressions for a keep policy such as ``["quality_score desc", "length desc", "id asc"]``.
+
+    ``length`` is the text length in characters. An annotation column that this table lacks (e.g.
+    ``quality_score`` before any scoring stage) is skipped; any other unknown column is an error. Nulls sort last.
+    """
+    order: list[Column] = []
+    for item in keep:
+        name, _, direction = item.strip().partition(" ")
+        direction = direction.strip().lower() or "asc"
+        if direction not in ("asc", "desc"):
+            raise ValueError(f"keep order {item!r}: direction must be asc or desc")
+        if name == "length":
+            col = F.length("text")
+        elif name in columns:
+            col = F.col(name)
+        elif name in ANNOTATIONS:
+            continue
+        else:
+            raise ValueError(f"keep order {item!r}: no column {name!r} (columns: {', '.join(columns)})")
+        order.append(col.desc_nulls_last() if direction == "desc" else col.asc_nulls_last())
+    if "id" not in [i.strip().partition(" ")[0] for i in keep]:
+        order.append(F.col("id").asc())  # ties broken by id, so the choice never depends on partitioning
+    return order
+
+
+def choose_kept(members: DataFrame, group: str, order: list[Column]) -> DataFrame:
+    """(id, kept, group_size): for every row of ``members``, the id its ``group`` keeps under ``order``."""
+    by_group = Window.partitionBy(group)
+    ranked = Window.partitionBy(group).orderBy(*order).rowsBetween(Window.unboundedPreceding, Window.currentRow)
+    return members.select("id", F.first("id").over(ranked).alias("kept"), F.count("*").over(by_group).alias("group_size"))
+
+
+def annotate_clusters(docs: DataFrame, components: DataFrame, keep: list[str], broadcast_rows: int,
+                      searched_if: str | None = None) -> DataFrame:
+    """``docs`` plus ``dup_cluster`` (id of the cluster's kept document), ``dup_cluster_size`` and ``dup_of``
+    (kept id for the other members, null for the kept one). Documents in no component form a cluster of their
+    own. Rows failing the SQL condition ``searched_if`` (when given) were not searched and get nulls."""
+    order = keep_order(docs.columns, keep)
+    keyed = join_small(docs, components, "id", "inner", broadcast_rows)
+    kept = choose_kept(keyed, "component", order).select(
+        "id", F.col("kept").alias("dup_cluster"), F.col("group_size").alias("dup_cluster_size")).localCheckpoint()
+    out = join_small(docs, kept, "id", "left", broadcast_rows)
+    cluster = F.coalesce(F.col("dup_cluster"), F.col("id"))
+    size = F.coalesce(F.col("dup_cluster_size"), F.lit(1).cast("long"))
+    dup_of = F.when(cluster != F.col("id"), cluster)
+    if searched_if is not None:
+        searched = F.expr(searched_if)
+        cluster, size, dup_of = (F.when(searched, c) for c in (cluster, size, dup_of))
+    return out.select(*docs.columns, cluster.cast("string").alias("dup_cluster"),
+                      size.cast("long").alias("dup_cluster_size"), dup_of.cast("string").alias("dup_of"))

@@ -1,0 +1,414 @@
+"""MinHash-LSH near-duplicate detection as one stage: signatures, band buckets, exact-Jaccard verification,
+connected components on Spark and a deterministic keep policy per cluster.
+
+Per document (pure functions over Arrow batches, compiled with numba):
+  normalize   Unicode NFKC (optional), lowercase, every run of non-word characters (``[\\W_]``: anything but
+              letters and digits) becomes one space;
+  shingles    word n-grams (default 5; a document of 1..n-1 words is one shingle, an empty one has none),
+              each hashed to 64 bits (FNV-1a per word, murmur3 finaliser chained over the n words);
+  signature   ``num_perm`` seeded permutations ``a*h + b mod 2**64`` (``a`` odd, so each is a bijection), the
+              minimum per permutation;
+  bands       ``bands`` groups of ``rows`` minima, each hashed to one 64-bit bucket key.
+On Spark: documents sharing a bucket in any band are candidate pairs; with ``verify`` each candidate pair is kept
+only if the exact Jaccard of its two shingle sets reaches ``threshold``; the pairs' connected components are the
+duplicate clusters (:mod:`curation.connected_components`). Each cluster keeps one document (``keep`` order);
+``dup_cluster`` = id of the kept document, ``dup_cluster_size`` = members, ``dup_of`` = kept id for every other
+member (null for the kept one). Removal is a later ``select`` on ``dup_of IS NULL``.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from itertools import combinations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from numba import njit
+from pydantic import Field, model_validator
+
+from curation.stage import Stage, StageContext, StageParams, StageResult
+
+_FNV_OFFSET = np.uint64(0xCBF29CE484222325)
+_FNV_PRIME = np.uint64(0x100000001B3)
+_M1 = np.uint64(0xFF51AFD7ED558CCD)
+_M2 = np.uint64(0xC4CEB9FE1A85EC53)
+_S33 = np.uint64(33)
+
+
+@lru_cache(maxsize=1)
+def word_char_table() -> np.ndarray:
+    """For every Unicode code point: 1 if it is a word character (letter or digit: ``str.isalnum``), else 0.
+
+    The complement is exactly the ``[\\W_]`` class of Python's ``re``; runs of it separate words.
+    """
+    return np.array([chr(c).isalnum() for c in range(0x110000)], dtype=np.uint8)
+
+
+def normalize_texts(texts: pa.Array, nfkc: bool = True) -> pa.Array:
+    """Unicode NFKC (optional) and lowercase of a string array; nulls become empty strings.
+
+    Word splitting (every run of non-word characters is a separator) happens in the compiled shingler.
+    """
+    texts = pc.fill_null(texts.cast(pa.large_string()), "")
+    if nfkc:
+        texts = pc.utf8_normalize(texts, "NFKC")
+    return pc.utf8_lower(texts)
+
+
+def _utf8_buffers(normalized: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """(bytes, offsets) of a large_string array without copying: document i is bytes[offsets[i]:offsets[i+1]]."""
+    arr = normalized.combine_chunks() if isinstance(normalized, pa.ChunkedArray) else normalized
+    _, offsets_buf, data_buf = arr.buffers()
+    offsets = np.frombuffer(offsets_buf, dtype=np.int64)[arr.offset : arr.offset + len(arr) + 1]
+    data = np.frombuffer(data_buf, dtype=np.uint8) if data_buf is not None else np.zeros(0, np.uint8)
+    return data, offsets
+
+
+@njit(cache=True)
+def _fold_words(data, offsets, is_word, out):
+    """Copy each document's words into ``out`` separated by single spaces; returns the new offsets."""
+    n_docs = offsets.shape[0] - 1
+    new_offsets = np.zeros(n_docs + 1, dtype=np.int64)
+    o = 0
+    for d in range(n_docs):
+        i, end = offsets[d], offsets[d + 1]
+        pending_space = False
+        while i < end:
+            lead = data[i]
+            width = 1 if lead < 0x80 else (2 if lead < 0xE0 else (3 if lead < 0xF0 else 4))
+            width = min(width, end - i)
+            cp = np.int64(lead) if width == 1 else np.int64(lead & (0x7F >> width))
+            for k in range(1, width):
+                cp = (cp << 6) | np.int64(data[i + k] & 0x3F)
+            if cp < is_word.shape[0] and is_word[cp]:
+                if pending_space:
+                    out[o] = 32
+                    o += 1
+                    pending_space = False
+                for k in range(width):
+                    out[o] = data[i + k]
+                    o += 1
+            elif o > new_offsets[d]:
+                pending_space = True
+            i += width
+        new_offsets[d + 1] = o
+    return new_offsets
+
+
+def fold_words(texts: pa.Array, nfkc: bool = True) -> pa.Array:
+    """The normalised documents as strings: NFKC (optional), lowercase, words joined by single spaces."""
+    data, offsets = _utf8_buffers(normalize_texts(texts, nfkc))
+    out = np.empty(len(data), dtype=np.uint8)
+    new_offsets = _fold_words(data, offsets, word_char_table(), out)
+    return pa.LargeStringArray.from_buffers(len(new_offsets) - 1, pa.py_buffer(new_offsets),
+                                            pa.py_buffer(out[: new_offsets[-1]]))
+
+
+@njit(cache=True, inline="always")
+def _mix64(x):
+    x ^= x >> _S33
+    x *= _M1
+    x ^= x >> _S33
+    x *= _M2
+    x ^= x >> _S33
+    return x
+
+
+@njit(cache=True)
+def _shingle_hashes(data, start, end, ngram, is_word, word_hashes, out):
+    """Hash the word n-grams of one lowercased UTF-8 document ``data[start:end]`` into ``out``.
+
+    Words are maximal runs of code points with ``is_word[cp] == 1``. Returns the number of shingles written;
+    ``word_hashes`` and ``out`` are scratch arrays longer than the document's word count.
+    """
+    n_words = 0
+    h = _FNV_OFFSET
+    in_word = False
+    i = start
+    while i < end:
+        lead = data[i]
+        width = 1 if lead < 0x80 else (2 if lead < 0xE0 else (3 if lead < 0xF0 else 4))
+        width = min(width, end - i)
+        cp = np.int64(lead) if width == 1 else np.int64(lead & (0x7F >> width))
+        for k in range(1, width):
+            cp = (cp << 6) | np.int64(data[i + k] & 0x3F)
+        if cp < is_word.shape[0] and is_word[cp]:
+            for k in range(width):
+                h = (h ^ np.uint64(data[i + k])) * _FNV_PRIME
+            in_word = True
+        elif in_word:
+            word_hashes[n_words] = h
+            n_words += 1
+            in_word = False
+            h = _FNV_OFFSET
+        i += width
+    if in_word:
+        word_hashes[n_words] = h
+        n_words += 1
+    if n_words == 0:
+        return 0
+    span = min(ngram, n_words)
+    n_out = n_words - span + 1
+    for i in range(n_out):
+        s = np.uint64(0)
+        for k in range(span):
+            s = _mix64(s ^ word_hashes[i + k])
+        out[i] = s
+    return n_out
+
+
+@njit(cache=True)
+def _band_keys(data, offsets, ngram, is_word, perm_a, perm_b, bands, rows):
+    """Bucket keys (n_docs x bands, uint64) and shingle counts of every document of a batch."""
+    n_docs = offsets.shape[0] - 1
+    n_perm = perm_a.shape[0]
+    keys = np.zeros((n_docs, bands), dtype=np.uint64)
+    n_shingles = np.zeros(n_docs, dtype=np.int64)
+    longest = 1
+    for d in range(n_docs):
+        longest = max(longest, offsets[d + 1] - offsets[d])
+    # a document of L bytes has at most L // 2 + 1 words (a separator between words)
+    word_hashes = np.empty(longest // 2 + 1, dtype=np.uint64)
+    shingles = np.empty(longest // 2 + 1, dtype=np.uint64)
+    mins = np.empty(n_perm, dtype=np.uint64)
+    max_u64 = np.uint64(0xFFFFFFFFFFFFFFFF)
+    for d in range(n_docs):
+        count = _shingle_hashes(data, offsets[d], offsets[d + 1], ngram, is_word, word_hashes, shingles)
+        n_shingles[d] = count
+        if count == 0:
+            continue
+        mins[:] = max_u64
+        for i in range(count):
+            h = shingles[i]
+            for p in range(n_perm):
+                v = perm_a[p] * h + perm_b[p]
+                if v < mins[p]:
+                    mins[p] = v
+        for band in range(bands):
+            key = np.uint64(band + 1)
+            for r in range(rows):
+                key = _mix64(key ^ mins[band * rows + r])
+            keys[d, band] = key
+    return keys, n_shingles
+
+
+@njit(cache=True)
+def _pair_jaccards(data_a, offsets_a, data_b, offsets_b, ngram, is_word):
+    """Exact Jaccard of the shingle sets (as 64-bit hashes) of document pairs (a[i], b[i])."""
+    n = offsets_a.shape[0] - 1
+    out = np.zeros(n, dtype=np.float64)
+    longest = 1
+    for i in range(n):
+        longest = max(longest, offsets_a[i + 1] - offsets_a[i], offsets_b[i + 1] - offsets_b[i])
+    words = np.empty(longest // 2 + 1, dtype=np.uint64)
+    sa = np.empty(longest // 2 + 1, dtype=np.uint64)
+    sb = np.empty(longest // 2 + 1, dtype=np.uint64)
+    for i in range(n):
+        na = _shingle_hashes(data_a, offsets_a[i], offsets_a[i + 1], ngram, is_word, words, sa)
+        nb = _shingle_hashes(data_b, offsets_b[i], offsets_b[i + 1], ngram, is_word, words, sb)
+        if na == 0 and nb == 0:
+            out[i] = 1.0
+            continue
+        ua = np.unique(sa[:na])
+        ub = np.unique(sb[:nb])
+        x = y = inter = 0
+        while x < ua.shape[0] and y < ub.shape[0]:
+            if ua[x] == ub[y]:
+                inter += 1
+                x += 1
+                y += 1
+            elif ua[x] < ub[y]:
+                x += 1
+            else:
+                y += 1
+        out[i] = inter / (ua.shape[0] + ub.shape[0] - inter)
+    return out
+
+
+@lru_cache(maxsize=16)
+def permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The seeded permutation coefficients (a odd, b), each ``num_perm`` uint64."""
+    rng = np.random.default_rng(seed)
+    a = rng.integers(0, 2**64, size=num_perm, dtype=np.uint64, endpoint=False) | np.uint64(1)
+    b = rng.integers(0, 2**64, size=num_perm, dtype=np.uint64, endpoint=False)
+    return a, b
+
+
+def band_keys(texts: pa.Array, ngram: int, num_perm: int, bands: int, rows: int, seed: int, nfkc: bool = True):
+    """(keys uint64 [n_docs, bands], shingle counts int64 [n_docs]) for a string array."""
+    if bands * rows > num_perm:
+        raise ValueError(f"bands x rows = {bands * rows} exceeds num_perm = {num_perm}")
+    data, offsets = _utf8_buffers(normalize_texts(texts, nfkc))
+    a, b = permutations(num_perm, seed)
+    return _band_keys(data, offsets, ngram, word_char_table(), a[: bands * rows], b[: bands * rows], bands, rows)
+
+
+def pair_jaccards(texts_a: pa.Array, texts_b: pa.Array, ngram: int, nfkc: bool = True) -> np.ndarray:
+    """Exact Jaccard of the normalised word-n-gram sets of ``texts_a[i]`` and ``texts_b[i]``."""
+    data_a, off_a = _utf8_buffers(normalize_texts(texts_a, nfkc))
+    data_b, off_b = _utf8_buffers(normalize_texts(texts_b, nfkc))
+    return _pair_jaccards(data_a, off_a, data_b, off_b, ngram, word_char_table())
+
+
+def shingle_hashes(text: str, ngram: int = 5, nfkc: bool = True) -> np.ndarray:
+    """The distinct 64-bit shingle hashes of one document, sorted (what signatures and verification see)."""
+    data, offsets = _utf8_buffers(normalize_texts(pa.array([text], pa.large_string()), nfkc))
+    scratch = np.empty(len(data) // 2 + 2, dtype=np.uint64)
+    out = np.empty(len(data) // 2 + 2, dtype=np.uint64)
+    count = _shingle_hashes(data, offsets[0], offsets[1], ngram, word_char_table(), scratch, out)
+    return np.unique(out[:count])
+
+
+# ---- choosing bands x rows ----
+
+
+def _integrate(f, lo: float, hi: float, steps: int = 201) -> np.ndarray:
+    """Trapezoid integral over [lo, hi] of ``f`` evaluated on a grid, vectorised over f's other axes."""
+    s = np.linspace(lo, hi, steps)
+    return np.trapezoid(f(s), s, axis=-1)
+
+
+def optimal_bands(threshold: float, num_perm: int, false_positive_weight: float = 0.5,
+                  false_negative_weight: float = 0.5) -> tuple[int, int]:
+    """(bands, rows) with bands * rows <= num_perm minimising the weighted false positive / false negative
+    probability mass around ``threshold`` (the criterion of datasketch's ``MinHashLSH``)."""
+    b, r = np.array([(b, r) for b in range(1, num_perm + 1) for r in range(1, num_perm // b + 1)], float).T
+
+    def candidate_prob(s):
+        return 1.0 - (1.0 - s[None, :] ** r[:, None]) ** b[:, None]
+
+    fp = _integrate(candidate_prob, 0.0, threshold)
+    fn = _integrate(lambda s: 1.0 - candidate_prob(s), threshold, 1.0)
+    best = int(np.argmin(fp * false_positive_weight + fn * false_negative_weight))
+    return int(b[best]), int(r[best])
+
+
+# ---- the stage ----
+
+
+class MinHashParams(StageParams):
+    ngram: int = Field(5, ge=1, description="words per shingle")
+    num_perm: int = Field(112, ge=2, le=1024, description="permutations (hash functions) per signature")
+    threshold: float = Field(0.8, gt=0.0, le=1.0, description="Jaccard similarity that makes a duplicate")
+    bands: int | None = Field(None, ge=1, description="LSH bands; derived from threshold when unset")
+    rows: int | None = Field(None, ge=1, description="rows per band; derived from threshold when unset")
+    false_positive_weight: float | None = Field(
+        None, gt=0.0, lt=1.0,
+        description="weight of false positives when deriving bands x rows (false negatives: 1 - this); "
+                    "default 0.005 with verification (a false candidate only costs one Jaccard), else 0.5")
+    verify: bool = Field(True, description="keep a candidate pair only if its exact Jaccard >= threshold")
+    nfkc: bool = Field(True, description="apply Unicode NFKC before lowercasing and folding punctuation")
+    seed: int | None = Field(None, description="permutation seed; the spec's seed when unset")
+    keep: list[str] = Field(["quality_score desc", "length desc", "id asc"],
+                            description="order that picks each cluster's kept document")
+    max_bucket_pairs: int = Field(
+        200, ge=2, description="buckets with more members link each to the smallest id instead of all pairs")
+    broadcast_rows: int = Field(2_000_000, ge=0, description="broadcast joined side tables up to this many rows")
+
+    @model_validator(mode="after")
+    def _bands_and_rows_together(self):
+        if (self.bands is None) != (self.rows is None):
+            raise ValueError("set both bands and rows, or neither")
+        if self.bands is not None and self.bands * self.rows > self.num_perm:
+            raise ValueError(f"bands x rows = {self.bands * self.rows} exceeds num_perm = {self.num_perm}")
+        return self
+
+    def band_layout(self) -> tuple[int, int]:
+        if self.bands is not None:
+            return self.bands, self.rows
+        fp = self.false_positive_weight or (0.005 if self.verify else 0.5)
+        return optimal_bands(self.threshold, self.num_perm, fp, 1.0 - fp)
+
+
+BUCKET_SCHEMA = pa.schema([("band", pa.int32()), ("key", pa.int64()), ("id", pa.string())])
+PAIR_SCHEMA = pa.schema([("a", pa.string()), ("b", pa.string())])
+SCORED_PAIR_SCHEMA = pa.schema([("a", pa.string()), ("b", pa.string()), ("jaccard", pa.float64())])
+
+
+def bucket_rows(batch: pa.RecordBatch, ngram: int, num_perm: int, bands: int, rows: int, seed: int,
+                nfkc: bool) -> pa.RecordBatch:
+    """One row (band, bucket key, id) per band of every document that has shingles."""
+    keys, counts = band_keys(batch.column("text"), ngram, num_perm, bands, rows, seed, nfkc)
+    docs = np.flatnonzero(counts > 0)
+    return pa.RecordBatch.from_arrays(
+        [pa.array(np.tile(np.arange(bands, dtype=np.int32), len(docs))),
+         pa.array(keys[docs].reshape(-1).view(np.int64)),
+         batch.column("id").take(pa.array(np.repeat(docs, bands)))],
+        schema=BUCKET_SCHEMA)
+
+
+def bucket_pairs(batch: pa.RecordBatch, max_bucket_pairs: int) -> pa.RecordBatch:
+    """Candidate pairs (a < b) from buckets (``members``: sorted ids sharing one bucket).
+
+    A bucket of at most ``max_bucket_pairs`` members yields all its pairs; a larger one links every member to
+    its smallest id (same component, linear size).
+    """
+    a: list[str] = []
+    b: list[str] = []
+    for members in batch.column("members").to_pylist():
+        if len(members) <= max_bucket_pairs:
+            for x, y in combinations(members, 2):
+                a.append(x)
+                b.append(y)
+        else:
+            a.extend([members[0]] * (len(members) - 1))
+            b.extend(members[1:])
+    return pa.RecordBatch.from_arrays([pa.array(a, pa.string()), pa.array(b, pa.string())], schema=PAIR_SCHEMA)
+
+
+def score_pairs(batch: pa.RecordBatch, ngram: int, nfkc: bool) -> pa.RecordBatch:
+    """Exact Jaccard of each candidate pair (columns a, b, text_a, text_b)."""
+    j = pair_jaccards(batch.column("text_a"), batch.column("text_b"), ngram, nfkc)
+    return pa.RecordBatch.from_arrays([batch.column("a"), batch.column("b"), pa.array(j)],
+                                      schema=SCORED_PAIR_SCHEMA)
+
+
+class MinHashStage(Stage):
+    """Annotates ``dup_cluster``, ``dup_cluster_size`` and ``dup_of`` (near-duplicates by MinHash-LSH).
+
+    Rows with a non-null ``exact_dup_of`` (from ``exact_dedup``) are left out of the search and get null
+    annotations: they are already marked for removal.
+    """
+
+    type_name = "minhash"
+    Params = MinHashParams
+
+    def apply(self, df, ctx: StageContext) -> StageResult:
+        from curation.connected_components import annotate_clusters, connected_components
+
+        p: MinHashParams = self.params
+        bands, rows = p.band_layout()
+        seed = ctx.seed if p.seed is None else p.seed
+        base = df.drop("dup_cluster", "dup_cluster_size", "dup_of")
+        searched = base.where("exact_dup_of IS NULL") if "exact_dup_of" in base.columns else base
+        edges = near_duplicate_pairs(searched, p, bands, rows, seed).localCheckpoint()
+        components = connected_components(edges)
+        out = annotate_clusters(base, components, p.keep, p.broadcast_rows, searched_if="exact_dup_of IS NULL"
+                                if "exact_dup_of" in base.columns else None)
+        ctx.log(f"[{ctx.stage_name}] minhash {p.num_perm} perms, {bands} bands x {rows} rows, "
+                f"{p.ngram}-gram shingles, threshold {p.threshold}, verify={p.verify}")
+        return StageResult(kept=out, extra_stats={"bands": bands, "rows": rows, "num_perm": p.num_perm})
+
+
+def near_duplicate_pairs(docs, p: MinHashParams, bands: int, rows: int, seed: int):
+    """DataFrame (a, b) of document id pairs, a < b, that share an LSH bucket (and pass verification)."""
+    from pyspark.sql import functions as F
+
+    from curation.connected_components import join_small
+    from curation.spark_runtime import map_batches
+
+    ngram, num_perm, nfkc, cap, threshold = p.ngram, p.num_perm, p.nfkc, p.max_bucket_pairs, p.threshold
+    buckets = map_batches(docs.select("id", "text"),
+                          lambda b: bucket_rows(b, ngram, num_perm, bands, rows, seed, nfkc), BUCKET_SCHEMA)
+    shared = (buckets.groupBy("band", "key").agg(F.array_sort(F.collect_list("id")).alias("members"))
+              .where(F.size("members") > 1).select("members"))
+    pairs = map_batches(shared, lambda b: bucket_pairs(b, cap), PAIR_SCHEMA).distinct().localCheckpoint()
+    if not p.verify:
+        return pairs
+    members = pairs.select(F.col("a").alias("id")).union(pairs.select(F.col("b").alias("id"))).distinct()
+    texts = join_small(docs.select("id", "text"), members.localCheckpoint(), "id", "left_semi", p.broadcast_rows)
+    with_texts = (pairs.join(texts.withColumnRenamed("id", "a").withColumnRenamed("text", "text_a"), "a")
+                  .join(texts.withColumnRenamed("id", "b").withColumnRenamed("text", "text_b"), "b")
+                  .select("a", "b", "text_a", "text_b"))
+    scored = map_batches(with_texts, lambda b: score_pairs(b, ngram, nfkc), SCORED_PAIR_SCHEMA)
+    return scored.where(F.col("jaccard") >= threshold).select("a", "b")
