@@ -64,6 +64,18 @@ def _utf8_buffers(normalized: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     return data, offsets
 
 
+@njit(cache=True, inline="always")
+def _next_char(data, i, end, is_word):
+    """(byte width, is a word character) of the UTF-8 character starting at ``data[i]``."""
+    lead = data[i]
+    width = 1 if lead < 0x80 else (2 if lead < 0xE0 else (3 if lead < 0xF0 else 4))
+    width = min(width, end - i)
+    cp = np.int64(lead) if width == 1 else np.int64(lead & (0x7F >> width))
+    for k in range(1, width):
+        cp = (cp << 6) | np.int64(data[i + k] & 0x3F)
+    return width, cp < is_word.shape[0] and is_word[cp] == 1
+
+
 @njit(cache=True)
 def _fold_words(data, offsets, is_word, out):
     """Copy each document's words into ``out`` separated by single spaces; returns the new offsets."""
@@ -74,13 +86,8 @@ def _fold_words(data, offsets, is_word, out):
         i, end = offsets[d], offsets[d + 1]
         pending_space = False
         while i < end:
-            lead = data[i]
-            width = 1 if lead < 0x80 else (2 if lead < 0xE0 else (3 if lead < 0xF0 else 4))
-            width = min(width, end - i)
-            cp = np.int64(lead) if width == 1 else np.int64(lead & (0x7F >> width))
-            for k in range(1, width):
-                cp = (cp << 6) | np.int64(data[i + k] & 0x3F)
-            if cp < is_word.shape[0] and is_word[cp]:
+            width, word_char = _next_char(data, i, end, is_word)
+            if word_char:
                 if pending_space:
                     out[o] = 32
                     o += 1
@@ -126,13 +133,8 @@ def _shingle_hashes(data, start, end, ngram, is_word, word_hashes, out):
     in_word = False
     i = start
     while i < end:
-        lead = data[i]
-        width = 1 if lead < 0x80 else (2 if lead < 0xE0 else (3 if lead < 0xF0 else 4))
-        width = min(width, end - i)
-        cp = np.int64(lead) if width == 1 else np.int64(lead & (0x7F >> width))
-        for k in range(1, width):
-            cp = (cp << 6) | np.int64(data[i + k] & 0x3F)
-        if cp < is_word.shape[0] and is_word[cp]:
+        width, word_char = _next_char(data, i, end, is_word)
+        if word_char:
             for k in range(width):
                 h = (h ^ np.uint64(data[i + k])) * _FNV_PRIME
             in_word = True
