@@ -7,7 +7,7 @@ app = typer.Typer(help="Write the built-in sample corpus (WARC, PDF, text) gener
 
 
 @app.command("write")
-def write(out_dir: Path = typer.Argument(..., help="Directory to write warc/, pdf/, text/, README.md and manifest.json into."),
+def write(out_dir: Path = typer.Argument(..., help="Directory for warc/, pdf/, text/, README.md and manifest.json."),
           seed: int = typer.Option(0, "--seed", help="Same seed, byte-identical files.")) -> None:
     """Generate the sample corpus and print how many documents of each domain it holds."""
     from curation.sample_corpus import write_sample

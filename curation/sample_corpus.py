@@ -191,13 +191,14 @@ class _Site:
     charset: str = "utf-8"
     charset_in_header: bool = True  # False: declared only in a <meta> tag, as many older sites do
     comments: bool = True
+    smart_quotes: bool = False  # typographic apostrophes, as older CMSs write them (0x92 in windows-1252)
 
 
 _SITES: tuple[_Site, ...] = (
     _Site("www.kitchen-notebook.example", "The Kitchen Notebook", "Home cooking, explained", "cooking", "recipes"),
     _Site("skywatchers.example.org", "Millbrook Skywatchers", "Amateur astronomy since 1972", "astronomy", "observing"),
     _Site("history.millbrook.example", "Millbrook Local History Society", "Our village, our past",
-          "local_history", "articles", charset="windows-1252"),
+          "local_history", "articles", charset="windows-1252", smart_quotes=True),
     _Site("docs.tinyproject.example", "Tinyproject Documentation", "User guide and reference", "software", "guide"),
     _Site("www.greenplot.example", "Green Plot", "Notes from a small allotment", "gardening", "blog"),
     _Site("riverside-cc.example.net", "Riverside Cycling Club", "Ride, repair, repeat", "cycling", "advice"),
@@ -225,6 +226,8 @@ def _render_page(site: _Site, title: str, paragraphs: list[str], rng: random.Ran
     chrome = bank.SITE_CHROME[site.lang]
     esc = html.escape
     nav = "".join(f'<li><a href="/{_slug(item) or ""}">{esc(item)}</a></li>' for item in chrome["nav"])
+    if site.smart_quotes:
+        paragraphs = [p.replace("'", "\u2019") for p in paragraphs]
     body = "\n".join(f"<p>{esc(p)}</p>" for p in paragraphs)
     comments = rng.sample(chrome["comment_samples"], rng.randint(0, 3)) if site.comments else []
     comment_html = "".join(
@@ -250,17 +253,20 @@ def _render_page(site: _Site, title: str, paragraphs: list[str], rng: random.Ran
 <header class="site-header"><a class="logo" href="/">{esc(site.name)}</a>
 <p class="tagline">{esc(site.tagline)}</p>
 <nav class="main-nav"><ul>{nav}</ul></nav></header>
-<div class="breadcrumbs"><a href="/">{esc(chrome["nav"][0])}</a> &rsaquo; <a href="/{site.section}/">{esc(site.section.title())}</a> &rsaquo; {esc(title)}</div>
+<div class="breadcrumbs"><a href="/">{esc(chrome["nav"][0])}</a> &rsaquo;
+<a href="/{site.section}/">{esc(site.section.title())}</a> &rsaquo; {esc(title)}</div>
 <div class="layout">
 <main>
 <article class="entry">
 <h1>{esc(title)}</h1>
-<p class="byline">{esc(chrome["by"])} {esc(author)} &middot; <span class="date">{published.isoformat()}</span> &middot; {rng.randint(3, 9)} {esc(chrome["read"])}</p>
+<p class="byline">{esc(chrome["by"])} {esc(author)} &middot; <span class="date">{published.isoformat()}</span>
+&middot; {rng.randint(3, 9)} {esc(chrome["read"])}</p>
 {preface_html}{body}
 </article>
 <div class="share">{esc(chrome["share"])}: <a href="#">Facebook</a> <a href="#">Email</a></div>
 <section id="comments"><h3>{esc(chrome["comments"])} ({len(comments)})</h3>{comment_html}
-<form class="reply"><h4>{esc(chrome["reply"])}</h4><textarea name="comment"></textarea><button>OK</button></form></section>
+<form class="reply"><h4>{esc(chrome["reply"])}</h4><textarea name="comment"></textarea><button>OK</button>
+</form></section>
 </main>
 <aside class="sidebar"><h3>{esc(chrome["popular"])}</h3><ul>{related_html}</ul>
 <h3>{esc(chrome["newsletter"])}</h3><form><input type="email" name="email"><button>OK</button></form></aside>
@@ -473,7 +479,8 @@ def _wrap(text: str, width: float, size: float, font: str, hyphenate: bool) -> l
         if _text_width(candidate, size, font) <= width:
             line = candidate
             continue
-        split = _hyphenate(word, width - _text_width(line + " ", size, font), size, font) if line and hyphenate else None
+        room = width - _text_width(line + " ", size, font)
+        split = _hyphenate(word, room, size, font) if line and hyphenate else None
         if split:
             lines.append(f"{line} {split[0]}")
             line = split[1]
@@ -643,13 +650,15 @@ def _books(rng: random.Random, composer: _Composer, planted: _Planted) -> _Jsonl
 
 def _forum(rng: random.Random, composer: _Composer, planted: _Planted) -> _JsonlFile:
     forum = _JsonlFile("forum")
-    for n, (topic, title, question) in enumerate(bank.FORUM_QUESTIONS):
+    for n, (topic, answer, title, question) in enumerate(bank.FORUM_QUESTIONS):
         asker, *repliers = rng.sample(bank.FORUM_USERS, 4)
         posts = [f"{title}\n\n{asker} wrote:\n{question}"]
-        for user in repliers[:rng.randint(2, 3)]:
-            paragraph = rng.choice(bank.PARAGRAPHS[topic])
-            advice = " ".join(_sentences(paragraph)[:rng.randint(2, 3)])
-            posts.append(f"{user} replied:\n{rng.choice(bank.REPLY_OPENERS)} {advice} {rng.choice(bank.REPLY_CLOSERS)}")
+        tangents = rng.sample([i for i in range(len(bank.PARAGRAPHS[topic])) if i != answer], 2)
+        # The first reply answers the question; later ones drift to neighbouring advice, as threads do.
+        for user, index, openers in zip(repliers[:rng.randint(2, 3)], [answer, *tangents],
+                                        [bank.REPLY_OPENERS, bank.TANGENT_OPENERS, bank.TANGENT_OPENERS]):
+            advice = " ".join(_sentences(bank.PARAGRAPHS[topic][index])[:rng.randint(2, 3)])
+            posts.append(f"{user} replied:\n{rng.choice(openers)} {advice} {rng.choice(bank.REPLY_CLOSERS)}")
         if rng.random() < 0.5:
             posts.append(f"{asker} replied:\n{rng.choice(bank.THANKS_REPLIES)}")
         text = "\n\n".join(posts)

@@ -95,9 +95,9 @@ PARAGRAPHS: dict[str, tuple[str, ...]] = {
     "local_history": (
         "The mill on the river was rebuilt at least three times between the fourteenth and the nineteenth "
         "centuries. The earliest record is a dispute over water rights in 1347, in which the miller was accused "
-        "of raising his weir so far that the meadows upstream flooded every spring. The present building dates "
-        "from 1823, when a local family replaced the timber structure with brick after a fire. It ground corn "
-        "until the 1950s and is now a small museum run by volunteers.",
+        "of raising his weir so far that his neighbours' meadows upstream flooded every spring. The present "
+        "building dates from 1823, when a local family replaced the timber structure with brick after a fire. "
+        "It ground corn until the 1950s and is now a small museum run by volunteers.",
         "Parish registers are the backbone of most family history research in the region. Baptisms, marriages "
         "and burials were recorded by the clergy from the sixteenth century onward, although many early books "
         "were lost to damp, fire or careless storage. The surviving volumes are held at the county record "
@@ -119,9 +119,9 @@ PARAGRAPHS: dict[str, tuple[str, ...]] = {
         "market cross that stands there today is a Victorian replacement, but the base of the medieval cross "
         "survives in the churchyard.",
         "Oral history recordings have preserved memories that no written source would have captured. In the "
-        "1980s the local society interviewed more than forty older residents about their childhoods. They "
+        "1980s the society's volunteers interviewed more than forty older residents about their childhoods. They "
         "described school days in a single classroom heated by an iron stove, summers spent helping with the "
-        "harvest, and the excitement when the first cinema opened above the garage on the high street. The "
+        "harvest, and the excitement when the first cinema opened above Dawson's garage on the high street. The "
         "tapes have since been digitised and can be heard at the library.",
         "Many of the older cottages in the village are built of a soft local sandstone that weathers to a warm "
         "orange. The stone was quarried on the hill above the church until the early twentieth century, and "
@@ -130,8 +130,8 @@ PARAGRAPHS: dict[str, tuple[str, ...]] = {
         "older building.",
         "The flood of 1894 is still remembered in the names of houses near the bridge. After a week of heavy "
         "rain the river rose more than two metres in a single night and swept away the footbridge, two barns "
-        "and a row of cottages by the tannery. A brass plate on the wall of the inn marks the height the water "
-        "reached. The disaster led to the construction of the stone embankment that protects the lower town "
+        "and a row of cottages by the tannery. A brass plate on the wall of the King's Head marks the height the "
+        "water reached. The disaster led to the construction of the stone embankment that protects the lower town "
         "today.",
     ),
     "software": (
@@ -599,60 +599,61 @@ BOOK_TITLES: tuple[str, ...] = ("The Keeper's Daughter", "A Winter Crossing", "T
                                 "Lamps in the Valley", "The Last Harvest", "The Stranger at the Quay",
                                 "A Long Night in the Hall")
 
-# Forum threads: (topic, title, opening post). Replies reuse sentences from the topic's paragraphs.
-FORUM_QUESTIONS: tuple[tuple[str, str, str], ...] = (
-    ("cooking", "Stock always turns out cloudy, what am I doing wrong?",
+# Forum threads: (topic, index of the bank paragraph that answers it, title, opening post). Replies reuse
+# sentences from the topic's paragraphs.
+FORUM_QUESTIONS: tuple[tuple[str, int, str, str], ...] = (
+    ("cooking", 0, "Stock always turns out cloudy, what am I doing wrong?",
      "I've made beef stock three times now and every time it comes out murky and a bit greasy. I roast the "
      "bones first and simmer it all afternoon. Is there a trick I'm missing?"),
-    ("cooking", "Cast iron pan went rusty after one wash",
+    ("cooking", 4, "Cast iron pan went rusty after one wash",
      "Bought my first cast iron skillet last month. Washed it, left it on the drainer overnight and in the "
      "morning there were orange spots all over it. Is it ruined?"),
-    ("astronomy", "First telescope, everything looks blurry",
-     "Just got a 130mm reflector for my birthday. The Moon looks okay-ish but stars are fuzzy blobs no "
-     "matter how I focus. Is the telescope faulty or is it me?"),
-    ("astronomy", "Best time to see the Perseids this year?",
+    ("astronomy", 0, "First telescope, what should I look at first?",
+     "Just got a 130mm reflector for my birthday. I had a quick look at the full Moon last night and it was "
+     "just a bright white disc. What should I be looking at to get started?"),
+    ("astronomy", 5, "Best time to see the Perseids this year?",
      "I'd like to take my kids out to watch the Perseids. When is the best night, and do we need to drive "
      "somewhere dark or will the back garden do?"),
-    ("gardening", "Tomato fruit splitting before it ripens",
+    ("gardening", 1, "Tomato fruit splitting before it ripens",
      "My outdoor tomatoes are setting loads of fruit but a lot of them split open before they turn red. "
      "The plants look healthy otherwise. Any ideas?"),
-    ("gardening", "Is it worth turning the compost heap?",
+    ("gardening", 2, "Is it worth turning the compost heap?",
      "My compost heap has been sitting there for a year and it's still mostly recognisable vegetable "
      "peelings. Do I really have to turn it, or is there an easier way?"),
-    ("cycling", "Chain keeps squeaking even after oiling",
+    ("cycling", 1, "Chain keeps squeaking even after oiling",
      "I oil my chain every weekend but after a couple of rides it squeaks again. Am I using the wrong oil? "
      "The bike is a three year old hybrid that I use for commuting."),
-    ("cycling", "Knee pain after longer rides",
+    ("cycling", 6, "Knee pain after longer rides",
      "After anything over about thirty kilometres I get a dull ache at the front of my knees. I'm fairly "
      "fit otherwise. Could it be my bike setup?"),
-    ("finance", "Pay off student loan or invest?",
-     "I've got a few thousand saved and I'm trying to decide whether to overpay my student loan or start "
-     "investing in an index fund. What would you do?"),
-    ("finance", "How big should an emergency fund be?",
+    ("finance", 4, "Pay off my credit card or start investing?",
+     "I've got a few thousand saved and a credit card balance I've been carrying for a while. Should I clear "
+     "the card first or start investing in an index fund? What would you do?"),
+    ("finance", 0, "How big should an emergency fund be?",
      "Everyone says to have an emergency fund but the numbers I see online range from one month of "
      "expenses to a full year. How do you decide?"),
-    ("birding", "Small brown bird creeping up tree trunks",
+    ("birding", 4, "Small brown bird creeping up tree trunks",
      "Saw a tiny brown bird in the park this morning, moving up a tree trunk in little jerks, almost like "
      "a mouse. Pale underneath. What could it be?"),
-    ("birding", "Nest box has been empty for two years",
+    ("birding", 5, "Nest box has been empty for two years",
      "I put up a nest box on the fence two springs ago and nothing has ever used it. Is there something "
      "wrong with where I've put it?"),
-    ("home_repair", "Black mould around bedroom window",
+    ("home_repair", 2, "Black mould around bedroom window",
      "Every winter we get black spots of mould in the corners of the bedroom window and the sill is wet in "
      "the mornings. We clean it off but it comes back. What can we do?"),
-    ("home_repair", "Radiator cold at the top",
+    ("home_repair", 4, "Radiator cold at the top",
      "One radiator in the living room is hot at the bottom but cold at the top. The others are fine. Do I "
      "need to call a plumber?"),
-    ("hiking", "Are expensive walking boots worth it?",
+    ("hiking", 2, "Are expensive walking boots worth it?",
      "I'm starting to do longer hill walks and my trainers aren't cutting it any more. Do I need to spend a "
      "lot on boots, and how do I choose?"),
-    ("hiking", "Phone or paper map for hill walking?",
+    ("hiking", 1, "Phone or paper map for hill walking?",
      "I usually navigate with an app on my phone. A friend says I'm being reckless and should carry a "
      "paper map and compass. Is she right?"),
-    ("software", "Config option silently ignored?",
+    ("software", 0, "Config option silently ignored?",
      "I set a caching option in my config file but the tool behaves as if it isn't there. No error or "
      "anything. How do I check what configuration was actually used?"),
-    ("software", "Job crashes on one bad input file",
+    ("software", 4, "Job crashes on one bad input file",
      "We process a few thousand files every night and one corrupt file brings the whole job down. Is there "
      "a way to skip bad records and carry on?"),
 )
@@ -668,6 +669,8 @@ REPLY_OPENERS: tuple[str, ...] = (
     "Someone asked something similar a while ago, but here's my take.", "This is what worked for me.",
     "Not an expert, but I've been doing this for about ten years.", "A couple of thoughts.",
 )
+TANGENT_OPENERS: tuple[str, ...] = ("Slightly off topic, but worth knowing.", "On a related note.",
+                                   "One more thing while we're here.")
 REPLY_CLOSERS: tuple[str, ...] = (
     "Hope that helps!", "Let us know how you get on.", "Good luck with it.",
     "Post a photo if it keeps happening.", "Give it a few weeks and see.", "Happy to answer follow-ups.",

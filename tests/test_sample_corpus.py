@@ -104,6 +104,8 @@ def test_html_main_content_extracts_articles_in_their_charsets(sample):
     assert {"utf-8", "windows-1252", None} <= set(charsets)
     german = [t for u, t in texts.items() if ".example.de/" in u]
     assert german and all("ü" in t or "ä" in t or "ö" in t for t in german)
+    # windows-1252 byte 0x92 decodes to a typographic apostrophe
+    assert any("\u2019" in t for u, t in texts.items() if "history.millbrook" in u)
 
 
 def test_syndicated_copies_are_near_duplicates_after_extraction(sample):
