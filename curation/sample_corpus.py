@@ -133,7 +133,6 @@ class _WarcFile:
     """Builds one WARC/1.0 file in memory, one gzip member per record as Common Crawl does."""
 
     def __init__(self, filename: str, rng: random.Random, clock: dt.datetime):
-        self.filename = filename
         self.rng = rng
         self.clock = clock
         self.members: list[bytes] = []
@@ -211,6 +210,7 @@ _SITES: tuple[_Site, ...] = (
     _Site("www.cuisine-du-marche.example.fr", "Cuisine du marché", "Cuisine de saison, pas à pas", "fr_cuisine",
           "recettes", lang="fr", charset="windows-1252"),
 )
+_ENGLISH_SITES = tuple(site for site in _SITES if site.lang == "en")
 _AGGREGATOR = _Site("www.dailyreads.example.com", "Daily Reads", "The best of the web, every day", "", "read",
                     comments=False)
 _SPAM_HOST = "best-deals-online.example.biz"
@@ -363,12 +363,12 @@ def _junk_pages(rng: random.Random, planted: _Planted, pages: Counter) -> list[_
         page = _render_page(spam_site, title, paragraphs, rng, author="admin", published=CRAWL_START.date(),
                             related=rng.sample(bank.SPAM_KEYWORDS, 5))
         junk.append(_html_exchange(spam_site, f"deals/{n}-{_slug(title)}", page))
-    for site in rng.sample(_SITES[:10], 2):
+    for site in rng.sample(_ENGLISH_SITES, 2):
         titles = bank.TITLES[site.topic]
         page = _render_page(site, "Tag archive", [" | ".join(rng.sample(bank.BOILERPLATE_LINES, 8))], rng,
                             author="admin", published=CRAWL_START.date(), related=list(titles[:5]))
         junk.append(_html_exchange(site, "tag/archive", page))
-    placeholder = _SITES[rng.randrange(10)]
+    placeholder = rng.choice(_ENGLISH_SITES)
     junk.append(_html_exchange(placeholder, "new-section", _render_page(
         placeholder, "New section", [rng.choice(bank.SHORT_TEXTS[3:5])], rng, author="admin",
         published=CRAWL_START.date(), related=[])))
@@ -460,7 +460,7 @@ def _text_width(text: str, size: float = _BODY_SIZE, font: str = "helv") -> floa
 
 
 def _hyphenate(word: str, room: float, size: float, font: str) -> tuple[str, str] | None:
-    """Split ``word`` at the last vowel-consonant boundary whose head plus "-" fits in ``room`` points."""
+    """Split ``word`` at the last VC-CV boundary whose head plus "-" fits in ``room`` points, if any."""
     core = re.match(r"[A-Za-z]+", word)
     if core is None or len(core.group(0)) < 7:
         return None
