@@ -62,6 +62,8 @@ class IsolatedExtractor:
     def __init__(self, memory_mb: int):
         self.memory_bytes = memory_mb << 20
         self._context = multiprocessing.get_context("forkserver")
+        # the server imports the extractor once (forks then start warm) instead of the caller's __main__
+        self._context.set_forkserver_preload(["curation.pdf_reader"])
         self._process = None
         self._conn = None
 
