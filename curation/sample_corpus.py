@@ -648,22 +648,28 @@ def _books(rng: random.Random, composer: _Composer, planted: _Planted) -> _Jsonl
     return books
 
 
+def _forum_thread(rng: random.Random, topic: str, answer: int, title: str, question: str) -> str:
+    asker, *repliers = rng.sample(bank.FORUM_USERS, 4)
+    posts = [f"{title}\n\n{asker} wrote:\n{question}"]
+    tangents = rng.sample([i for i in range(len(bank.PARAGRAPHS[topic])) if i != answer], 2)
+    # The first reply answers the question; later ones drift to neighbouring advice, as threads do.
+    for user, index, openers in zip(repliers[:rng.randint(2, 3)], [answer, *tangents],
+                                    [bank.REPLY_OPENERS, bank.TANGENT_OPENERS, bank.TANGENT_OPENERS]):
+        advice = " ".join(_sentences(bank.PARAGRAPHS[topic][index])[:rng.randint(2, 3)])
+        posts.append(f"{user} replied:\n{rng.choice(openers)} {advice} {rng.choice(bank.REPLY_CLOSERS)}")
+    if rng.random() < 0.5:
+        posts.append(f"{asker} replied:\n{rng.choice(bank.THANKS_REPLIES)}")
+    return "\n\n".join(posts)
+
+
 def _forum(rng: random.Random, composer: _Composer, planted: _Planted) -> _JsonlFile:
     forum = _JsonlFile("forum")
     for n, (topic, answer, title, question) in enumerate(bank.FORUM_QUESTIONS):
-        asker, *repliers = rng.sample(bank.FORUM_USERS, 4)
-        posts = [f"{title}\n\n{asker} wrote:\n{question}"]
-        tangents = rng.sample([i for i in range(len(bank.PARAGRAPHS[topic])) if i != answer], 2)
-        # The first reply answers the question; later ones drift to neighbouring advice, as threads do.
-        for user, index, openers in zip(repliers[:rng.randint(2, 3)], [answer, *tangents],
-                                        [bank.REPLY_OPENERS, bank.TANGENT_OPENERS, bank.TANGENT_OPENERS]):
-            advice = " ".join(_sentences(bank.PARAGRAPHS[topic][index])[:rng.randint(2, 3)])
-            posts.append(f"{user} replied:\n{rng.choice(openers)} {advice} {rng.choice(bank.REPLY_CLOSERS)}")
-        if rng.random() < 0.5:
-            posts.append(f"{asker} replied:\n{rng.choice(bank.THANKS_REPLIES)}")
-        text = "\n\n".join(posts)
-        if composer.accept(topic, text):
-            forum.add(f"forum-{n:04d}", text, f"https://forum.example.net/t/{_slug(title)}/{1000 + n}")
+        for _ in range(COMPOSE_ATTEMPTS):
+            text = _forum_thread(rng, topic, answer, title, question)
+            if composer.accept(topic, text):
+                forum.add(f"forum-{n:04d}", text, f"https://forum.example.net/t/{_slug(title)}/{1000 + n}")
+                break
     _plant_copies(forum, rng, planted, exact=1, near=1)
     for n, text in enumerate([" ".join(rng.sample(bank.SPAM_KEYWORDS, 15)) for _ in range(2)] + [
             bank.SHORT_TEXTS[0], bank.SHORT_TEXTS[1]]):

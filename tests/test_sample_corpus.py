@@ -53,6 +53,7 @@ def test_same_seed_gives_identical_files_and_other_seed_differs(sample, tmp_path
     assert again == summary
     other = write_sample(tmp_path / "other", seed=1)
     assert other["files"]["text/wiki.jsonl.gz"]["sha256"] != summary["files"]["text/wiki.jsonl.gz"]["sha256"]
+    assert other["documents"] == summary["documents"]  # composition never runs out of distinct documents
     shutil.rmtree(tmp_path)
 
 
