@@ -748,7 +748,8 @@ image-only page is a 150 dpi scan of a typed letter: it has no text layer, so on
 
 ## Planted for the pipeline to find
 - Exact duplicates: {len(planted['exact_duplicates'])} pairs; near duplicates: {len(planted['near_duplicates'])}
-  pairs (word-5-gram Jaccard >= 0.8). Apart from these, no two article bodies on a topic reach a Jaccard of
+  pairs (word-5-gram Jaccard >= 0.8). `manifest.json` lists them as [original, copy]: JSONL ids, web URLs (a
+  page crawled twice appears as [url, url]). Apart from these, no two article bodies on a topic reach a Jaccard of
   {MAX_ORGANIC_JACCARD}; paragraphs do recur across documents, so paragraph-level dedup will find repeats.
 - Low-quality documents (spam keyword lists, boilerplate-only pages, very short texts, lorem ipsum and
   repeated lines): {len(planted['low_quality'])}.

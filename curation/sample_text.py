@@ -475,15 +475,17 @@ FOREIGN_PARAGRAPHS: dict[str, tuple[str, ...]] = {
         "Rasenschnitt und Gemüseabfälle liefern Stickstoff, während Laub, Stroh und zerrissene Pappe für "
         "Struktur sorgen. Wer den Haufen alle paar Wochen umsetzt, bringt Luft hinein und beschleunigt die "
         "Rotte deutlich. Nach einem halben Jahr entsteht so dunkle, krümelige Erde, die nach Waldboden "
-        "riecht.",
+        "riecht. Fleisch- und Milchreste gehören dagegen nicht auf den Kompost, weil sie Ratten anlocken.",
         "Schnecken sind der Albtraum vieler Gemüsegärtner. Helfen können natürliche Feinde wie Igel, Kröten "
         "und Laufkäfer, denen man mit einer wilden Ecke und einem kleinen Teich einen Lebensraum bietet. "
         "Jungpflanzen zieht man am besten in Töpfen vor, bis sie kräftig genug sind. Abendliche Kontrollgänge "
-        "nach einem Regenschauer sind mühsam, aber erstaunlich wirksam.",
+        "nach einem Regenschauer sind mühsam, aber erstaunlich wirksam. Ein Ring aus scharfkantigem Splitt um "
+        "besonders gefährdete Pflanzen hilft oft mehr als teure Mittel aus dem Fachhandel.",
         "Obstbäume schneidet man im Winter, wenn man kräftigen Neuaustrieb möchte, und im Sommer, wenn das "
         "Wachstum gebremst werden soll. Bei einem Apfelbaum strebt man eine lichte Krone an, in die Sonne "
-        "und Luft gelangen. Zuerst werden abgestorbene, kranke und sich kreuzende Äste entfernt. Wer jedes "
-        "Jahr zu stark schneidet, erntet vor allem senkrechte Wasserschosse und kaum Früchte.",
+        "und Luft gelangen. Zuerst werden abgestorbene, kranke und sich kreuzende Äste entfernt, danach kürzt "
+        "man die Leittriebe um etwa ein Drittel ihrer Länge. Wer jedes Jahr zu stark schneidet, erntet vor allem "
+        "senkrechte Wasserschosse und kaum Früchte.",
         "Ein kleiner Gartenteich lockt mehr Tiere an als fast jede andere Maßnahme. Schon wenige Wochen nach "
         "dem Befüllen stellen sich Wasserläufer und Rückenschwimmer ein, später folgen Libellen und im "
         "Frühjahr vielleicht Frösche. Eine flache Uferzone ist wichtig, damit Igel und junge Amphibien wieder "
