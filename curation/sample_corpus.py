@@ -621,7 +621,8 @@ def _wiki(rng: random.Random, composer: _Composer, planted: _Planted) -> _JsonlF
                 continue
             doc_id = f"wiki-{len(wiki.docs):04d}"
             title = bank.TITLES[topic][drawn[0]]
-            wiki.add(doc_id, "\n\n".join([title, *drawn[1]]), f"https://wiki.example.org/wiki/{_slug(title)}-{doc_id}")
+            url = f"https://wiki.example.org/wiki/{_slug(title)}-{doc_id}"
+            wiki.add(doc_id, "\n\n".join([title, *drawn[1]]), url)
     _plant_copies(wiki, rng, planted, exact=3, near=4)
     junk = [("Lorem ipsum", "\n\n".join([bank.LOREM * 6] * 4)),
             ("Stub", "This article is a stub. You can help by expanding it."),
@@ -758,10 +759,16 @@ image-only page is a 150 dpi scan of a typed letter: it has no text layer, so on
 
 
 def write_sample(out_dir: str | Path, seed: int = 0) -> dict:
-    """Write the sample corpus under ``out_dir`` and return its summary (also written to ``manifest.json``)."""
+    """Write the sample corpus under ``out_dir`` and return its summary (also written to ``manifest.json``).
+
+    Rewriting an existing sample directory replaces its WARC, PDF and JSONL files; nothing else is removed.
+    """
     out = Path(out_dir)
-    for sub in ("warc", "pdf", "text"):
+    for sub, pattern in (("warc", "*.warc.gz"), ("pdf", "*.pdf"), ("text", "*.jsonl.gz")):
         (out / sub).mkdir(parents=True, exist_ok=True)
+        # Inputs left by an earlier version would be read by the pipeline and listed in the manifest.
+        for stale in (out / sub).glob(pattern):
+            stale.unlink()
     planted = _Planted()
     # One stream per part, so changing one part does not reshuffle the others.
     composer = _Composer(random.Random(f"{seed}:compose"))
