@@ -1,3 +1,104 @@
+"""``curate train proxy`` and ``curate train swarm``.
+
+    curate train proxy --source web=shards/web --source code=shards/code --mix web=0.7 --mix code=0.3 \\
+        --eval-dir shards --model 1m --tokens 2000000 --out runs/proxy
+    curate train swarm --source web=shards/web --source code=shards/code --mixtures mixtures.json \\
+        --eval web=shards/eval/web --model 1m --tokens 2000000 --out runs/swarm
+"""
+from __future__ import annotations
+
+import json
+from typing import Annotated, Optional
+
+import torch
 import typer
 
+from train.shard_reader import find_eval_sets
+from train.swarm import train_swarm
+from train.trainer import TrainConfig, train_proxy
+
 app = typer.Typer(help="Train proxy language models (one, or a swarm at once).", no_args_is_help=True)
+
+Sources = Annotated[list[str], typer.Option("--source", help="NAME=SHARD_DIR of one training source (repeatable).")]
+Evals = Annotated[Optional[list[str]], typer.Option("--eval", help="NAME=SHARD_DIR of a held-out set (repeatable).")]
+EvalDirs = Annotated[Optional[list[str]], typer.Option(
+    "--eval-dir", help="Use every <DIR>/eval/<source>/ shard directory as a held-out set (repeatable).")]
+Model = Annotated[str, typer.Option(help="Named model config: tiny, 1m, 5m, 20m, 50m, 100m.")]
+Tokens = Annotated[int, typer.Option("--tokens", help="Training token budget (per model).")]
+Seed = Annotated[int, typer.Option(help="Seed of initialisation and data sampling.")]
+Out = Annotated[Optional[str], typer.Option(help="Directory for metrics.json and model.safetensors.")]
+SeqLen = Annotated[int, typer.Option(help="Context length.")]
+BatchSize = Annotated[int, typer.Option(help="Sequences per step (per model).")]
+LR = Annotated[float, typer.Option(help="Peak learning rate (warmup, then cosine to 10%).")]
+EvalTokens = Annotated[int, typer.Option(help="At most this many tokens scored per eval set.")]
+Device = Annotated[str, typer.Option(help="auto (CUDA if available, else CPU), cpu, cuda, cuda:1 ...")]
+Compile = Annotated[bool, typer.Option("--compile", help="torch.compile the training step.")]
+Threads = Annotated[int, typer.Option(help="CPU threads for torch (0: torch's default).")]
+
+
+def parse_pairs(pairs: list[str] | None, what: str) -> dict[str, str]:
+    parsed = {}
+    for pair in pairs or []:
+        name, sep, value = pair.partition("=")
+        if not sep or not name or not value:
+            raise typer.BadParameter(f"{what} must be NAME=VALUE, got {pair!r}")
+        parsed[name] = value
+    return parsed
+
+
+def eval_sets(evals: list[str] | None, eval_dirs: list[str] | None) -> dict[str, str]:
+    found = {}
+    for shards_dir in eval_dirs or []:
+        found.update(find_eval_sets(shards_dir))
+    found.update(parse_pairs(evals, "--eval"))
+    if not found:
+        raise typer.BadParameter("no eval set: give --eval NAME=DIR or --eval-dir DIR (with DIR/eval/<source>/)")
+    return found
+
+
+def train_config(model: str, seq_len: int, batch_size: int, lr: float, eval_tokens: int, device: str,
+                 compile: bool, threads: int) -> TrainConfig:
+    if threads:
+        torch.set_num_threads(threads)
+    return TrainConfig(model=model, seq_len=seq_len, batch_size=batch_size, lr=lr, eval_tokens=eval_tokens,
+                       device=device, compile=compile)
+
+
+def report(metrics: dict) -> None:
+    mixture = ", ".join(f"{k}={v:.3g}" for k, v in metrics["mixture"].items())
+    typer.echo(f"{metrics['model']} ({metrics['params']:,} params, {metrics['non_embedding_params']:,} non-embedding)"
+               f" on {mixture}: {metrics['tokens_trained']:,} tokens, {metrics['tokens_per_second']:,.0f} tokens/s"
+               f" on {metrics['device']}")
+    for name, r in metrics["eval"].items():
+        typer.echo(f"  {name:>12}: loss {r['loss']:.4f} nats/token (unigram entropy {r['unigram_entropy']:.4f}),"
+                   f" {r['bits_per_byte']:.4f} bits/byte")
+
+
+@app.command()
+def proxy(source: Sources, mix: Annotated[Optional[list[str]], typer.Option(
+              help="NAME=WEIGHT mixture weight of a source (repeatable; default: all sources equally).")] = None,
+          eval: Evals = None, eval_dir: EvalDirs = None, model: Model = "1m", tokens: Tokens = 2_000_000,
+          seed: Seed = 0, out: Out = None, seq_len: SeqLen = 256, batch_size: BatchSize = 32, lr: LR = 3e-3,
+          eval_tokens: EvalTokens = 1 << 17, device: Device = "auto", compile: Compile = False,
+          threads: Threads = 0):
+    """Train one proxy model on a mixture of sources and evaluate it."""
+    config = train_config(model, seq_len, batch_size, lr, eval_tokens, device, compile, threads)
+    sources = parse_pairs(source, "--source")
+    mixture = {k: float(v) for k, v in parse_pairs(mix, "--mix").items()} or {k: 1.0 for k in sources}
+    report(train_proxy(mixture, sources, eval_sets(eval, eval_dir), config, tokens, seed, out))
+
+
+@app.command()
+def swarm(source: Sources, mixtures: Annotated[str, typer.Option(
+              help="JSON file: a list of mixtures, each an object NAME -> weight; one proxy per mixture.")],
+          eval: Evals = None, eval_dir: EvalDirs = None, model: Model = "1m", tokens: Tokens = 2_000_000,
+          seed: Seed = 0, out: Out = None, seq_len: SeqLen = 256, batch_size: BatchSize = 32, lr: LR = 3e-3,
+          eval_tokens: EvalTokens = 1 << 17, device: Device = "auto", compile: Compile = False,
+          threads: Threads = 0):
+    """Train one proxy per mixture, all at once on one device (stacked parameters, vmap)."""
+    config = train_config(model, seq_len, batch_size, lr, eval_tokens, device, compile, threads)
+    with open(mixtures) as f:
+        mixture_list = json.load(f)
+    for metrics in train_swarm(mixture_list, parse_pairs(source, "--source"), eval_sets(eval, eval_dir), config,
+                               tokens, seed, out):
+        report(metrics)
