@@ -7,6 +7,7 @@ across pages, before the pages are joined into one document text.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 
 
@@ -57,6 +58,9 @@ class PageLines:
 
 # How many lines at the top and at the bottom of a page can be a running header or footer.
 EDGE_LINES = 3
+# Text-layer lines entirely inside the top or bottom 5% of the page are margin material (running heads, page
+# numbers, "Downloaded from ..." stamps, journal footers): body text stays inside the page margins.
+MARGIN = 0.05
 _DIGITS = re.compile(r"\d+")
 _SPACE = re.compile(r"\s+")
 _PAGE_NUMBER = re.compile(
@@ -91,10 +95,16 @@ def _is_page_number(line: Line) -> bool:
     return bool(_PAGE_NUMBER.match(line.text.strip()))
 
 
+def _in_margin(line: Line) -> bool:
+    return line.top is not None and (line.bottom <= MARGIN or line.top >= 1 - MARGIN)
+
+
 def _drop_edges(page: PageLines, running: set[str]) -> PageLines:
     lines = page.lines()
-    edges = set(_edge_indexes(lines))
-    drop = {id(lines[i]) for i in edges if _repetition_key(lines[i].text) in running or _is_page_number(lines[i])}
+    drop = {id(line) for line in lines if _in_margin(line)}
+    inside = [line for line in lines if id(line) not in drop]
+    drop |= {id(inside[i]) for i in _edge_indexes(inside)
+             if _repetition_key(inside[i].text) in running or _is_page_number(inside[i])}
     if len(drop) == len(lines):  # a page that is nothing but its "header" (every page alike): keep it
         return page
     return PageLines([item for item in page.items if item is None or id(item) not in drop])
@@ -102,23 +112,54 @@ def _drop_edges(page: PageLines, running: set[str]) -> PageLines:
 
 _HYPHEN_BREAK = re.compile(r"(\w)[-\u2010\u00ad]\n(?=[a-z])")
 _SOFT_HYPHEN = "\u00ad"
+# A drop cap is a block of its own: "O\n\nver the past" -> "Over the past"
+_DROP_CAP = re.compile(r"(?m)^([A-Z])\n\n?(?=[a-z])")
+# TeX's ``quotes'' come out as two single quotation marks
+_DOUBLE_SINGLE_QUOTES = (("\u2018\u2018", "\u201c"), ("\u2019\u2019", "\u201d"))
+# Accents that TeX sets as separate spacing glyphs before the letter ("J´an Min´aˇc"), with their combining form
+_SPACING_ACCENTS = {"\u00b4": "\u0301", "\u02c6": "\u0302", "\u02dc": "\u0303",
+                    "\u00a8": "\u0308", "\u02c7": "\u030c", "\u02d8": "\u0306", "\u02d9": "\u0307",
+                    "\u02da": "\u030a", "\u00b8": "\u0327", "\u02db": "\u0328", "\u00af": "\u0304"}
+_ACCENT_BEFORE_LETTER = re.compile(f"([{''.join(_SPACING_ACCENTS)}])([^\\W\\d_])")
+
+
+def _attach_accent(match: re.Match) -> str:
+    composed = unicodedata.normalize("NFC", match.group(2) + _SPACING_ACCENTS[match.group(1)])
+    # only where a precomposed letter exists: an acute used as an apostrophe ("don´t") stays as it is
+    return composed if len(composed) == 1 else match.group(0)
 _ODD_SPACES = re.compile(r"[^\S\n]+")  # any whitespace but newline (NBSP, thin spaces, tabs)
 _BLANK_LINES = re.compile(r"\n{3,}")
 
 
 def normalize_page_text(text: str) -> str:
-    """Undo line-end hyphenation, unify spaces, strip line ends, at most one blank line in a row."""
+    """Undo line-end hyphenation, rejoin drop caps and TeX accents and quotes, unify spaces, strip line ends,
+    at most one blank line in a row."""
     text = _HYPHEN_BREAK.sub(r"\1", text)
     text = text.replace(_SOFT_HYPHEN, "")
+    text = _DROP_CAP.sub(r"\1", text)
+    text = _ACCENT_BEFORE_LETTER.sub(_attach_accent, text)
+    for pair, quote in _DOUBLE_SINGLE_QUOTES:
+        text = text.replace(pair, quote)
     text = _ODD_SPACES.sub(" ", text)
     text = "\n".join(line.strip() for line in text.split("\n"))
     return _BLANK_LINES.sub("\n\n", text).strip()
 
 
+def drop_ocr_noise(text: str) -> str:
+    """OCR text without the lines that OCR reads into pictures, rules and specks: fewer than 3 letters or
+    digits, or more other symbols than letters and digits."""
+    kept = []
+    for line in text.split("\n"):
+        alnum = sum(c.isalnum() for c in line)
+        other = sum(not c.isalnum() and not c.isspace() for c in line)
+        kept.append(line if alnum >= 3 and alnum >= other else "")
+    return "\n".join(kept)
+
+
 def clean_pages(pages: list[PageLines], remove_headers_footers: bool = True) -> tuple[str, list[int]]:
     """One document text from its pages, and the character offset where each page starts in it."""
     if remove_headers_footers:
-        running = _running_lines([p.lines() for p in pages])
+        running = _running_lines([[line for line in p.lines() if not _in_margin(line)] for p in pages])
         pages = [_drop_edges(p, running) for p in pages]
     text = ""
     offsets: list[int] = []

@@ -9,6 +9,7 @@ it removes running headers, footers and page numbers, undoes line-end hyphenatio
 from __future__ import annotations
 
 import math
+import os
 import re
 import time
 import unicodedata
@@ -19,7 +20,7 @@ import pymupdf
 from pydantic import BaseModel, ConfigDict, Field
 
 from curation.ocr import OcrBackend, ocr_backend
-from curation.pdf_cleanup import PageLines, clean_pages
+from curation.pdf_cleanup import PageLines, clean_pages, drop_ocr_noise
 
 EXTRACTOR = "pymupdf"
 
@@ -33,6 +34,9 @@ class PdfOptions(BaseModel):
     ocr_backend: str = "tesseract"
     language: str = "eng"  # OCR language(s), Tesseract syntax: "eng", "eng+deu"
     dpi: int = Field(200, ge=50, le=600)  # OCR render resolution
+    # Small pages (pocket books, thumbnails of scans) are rendered larger, up to this long side in pixels:
+    # Tesseract needs glyphs some 20 pixels high whatever size the page claims to be.
+    min_ocr_long_side: int = Field(1600, ge=0)
     # A page rendered for OCR is scaled down to at most this many pixels: bounds time and memory on posters,
     # huge monochrome scans and 2400 dpi pages (12 Mpx is a Letter page at ~330 dpi).
     max_ocr_pixels: int = Field(12_000_000, ge=100_000)
@@ -105,12 +109,16 @@ def _has_ink(page: pymupdf.Page) -> bool:
     return bool(samples.size) and int(samples.max()) - int(samples.min()) > 16
 
 
-def _ocr_pixmap(page: pymupdf.Page, dpi: int, max_pixels: int) -> pymupdf.Pixmap:
-    zoom = dpi / 72.0
+def _ocr_pixmap(page: pymupdf.Page, opts: PdfOptions) -> pymupdf.Pixmap:
+    long_side = max(page.rect.width, page.rect.height) or 1.0
+    zoom = max(opts.dpi / 72.0, opts.min_ocr_long_side / long_side)
+    max_pixels = opts.max_ocr_pixels
     pixels = page.rect.width * zoom * page.rect.height * zoom
     if pixels > max_pixels:
         zoom *= math.sqrt(max_pixels / pixels)
-    return page.get_pixmap(matrix=pymupdf.Matrix(zoom, zoom), colorspace=pymupdf.csRGB, alpha=False)
+    pixmap = page.get_pixmap(matrix=pymupdf.Matrix(zoom, zoom), colorspace=pymupdf.csRGB, alpha=False)
+    pixmap.set_dpi(round(zoom * 72), round(zoom * 72))
+    return pixmap
 
 
 def _text_layer_lines(page: pymupdf.Page) -> PageLines:
@@ -133,7 +141,7 @@ def _text_layer_lines(page: pymupdf.Page) -> PageLines:
             key = (round(entry[0][0]), round(entry[0][1]))
             weight[key] = weight.get(key, 0) + len(entry[2])
     main_dir = max(weight, key=weight.get) if weight else (1, 0)
-    height = page.rect.height or 1.0
+    height = page.cropbox.height or 1.0  # text coordinates ignore /Rotate, so does the margin test
     out = PageLines()
     for entry in lines:
         if entry is None:
@@ -163,7 +171,7 @@ def _page(page: pymupdf.Page, opts: PdfOptions, ocr: OcrBackend | None, no_ocr_w
     if ocr is None:
         note = f"not OCR'd, {no_ocr_why} ({reason})"
         return PageResult(layer, "text_layer", note=note) if chars else PageResult(PageLines(), "error", note=note)
-    text = ocr.recognize(_ocr_pixmap(page, opts.dpi, opts.max_ocr_pixels))
+    text = drop_ocr_noise(ocr.recognize(_ocr_pixmap(page, opts)))
     return PageResult(PageLines.from_text(text), "ocr", note=reason)
 
 
@@ -172,9 +180,14 @@ def _meta_str(value) -> str | None:
     return value or None
 
 
+def _cpu_seconds() -> float:
+    """CPU time of this process and of its finished children (the OCR engine may run as a child process)."""
+    return sum(os.times()[:4])
+
+
 def _failure(reason: str, started: float, **meta) -> dict:
     return {"text": None, "reason": reason,
-            "meta": {"extractor": EXTRACTOR, "extract_seconds": time.process_time() - started, **meta}}
+            "meta": {"extractor": EXTRACTOR, "extract_seconds": _cpu_seconds() - started, **meta}}
 
 
 def _read(source: bytes | str, max_bytes: int) -> bytes | str:
@@ -204,7 +217,7 @@ def extract_pdf(source: bytes | str, options: PdfOptions | None = None, ocr: Ocr
     ``ocr`` defaults to the backend named in the options (None with ``ocr=False``).
     """
     opts = options or PdfOptions()
-    started = time.process_time()
+    started = _cpu_seconds()
     wall_deadline = time.monotonic() + opts.timeout_seconds * 0.75
     if ocr is None and opts.ocr:
         ocr = ocr_backend(opts.ocr_backend, opts.language)
@@ -249,7 +262,7 @@ def extract_pdf(source: bytes | str, options: PdfOptions | None = None, ocr: Ocr
         pages_ocr=sum(p.method == "ocr" for p in pages),
         page_offsets=offsets,
         page_methods=[p.method for p in pages],
-        extract_seconds=time.process_time() - started,
+        extract_seconds=_cpu_seconds() - started,
         extra=extra or None,
     )
     return {"text": text, "reason": None, "meta": meta}
