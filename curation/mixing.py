@@ -2,7 +2,8 @@
 
 A mix file (YAML, see ``mixes/demo.yaml``)::
 
-    total_tokens: 4000000        # token budget of the training shards (EOS tokens included)
+    total_tokens: 4000000        # token budget of the training shards (EOS tokens included); leave it out for
+                                 # the largest budget the data allows under max_repetition
     max_repetition: 2            # how often a source's tokens may be used: a number, or {source: number}
     weights: {web: 0.4, code: 0.2, books: 0.1, ...}   # relative; normalised to shares
 
@@ -36,7 +37,7 @@ class Mix(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     weights: dict[str, float]
-    total_tokens: int = Field(gt=0)
+    total_tokens: int | None = Field(default=None, gt=0)
     max_repetition: float | dict[str, float] = 1.0
 
     @field_validator("weights")
@@ -209,14 +210,18 @@ def plan_mix(mix: Mix | None, sources: list[str], keys: np.ndarray, n_tokens: np
     else:
         shares = mix.shares()
         budget = mix.total_tokens
-        targets = {s: int(round(budget * share)) for s, share in shares.items()}
+        if budget is None:  # the largest budget under which no source exceeds availability x max_repetition
+            budget = int(min(available.get(s, 0) * mix.repetition_limit(s) / share for s, share in shares.items()))
+        targets = {s: int(budget * share) for s, share in shares.items()}
 
     if mix is not None:
         problems = []
         for s, target in targets.items():
             limit = mix.repetition_limit(s)
             have = available.get(s, 0)
-            if target > have * limit:
+            if have == 0:
+                problems.append(f"source {s!r} (share {shares[s]:.3f}) has no documents")
+            elif target > have * limit:
                 problems.append(
                     f"source {s!r} needs {target:,} tokens (share {shares[s]:.3f} of {budget:,}) but has "
                     f"{have:,} available x max_repetition {limit:g} = {int(have * limit):,}")
