@@ -61,8 +61,11 @@ EDGE_LINES = 3
 # Text-layer lines entirely inside the top or bottom 5% of the page are margin material (running heads, page
 # numbers, "Downloaded from ..." stamps, journal footers): body text stays inside the page margins.
 MARGIN = 0.05
+HEAD_BAND = 0.15
+ROW_TOLERANCE = 0.01  # lines whose bottoms are this close (fraction of page height) share a baseline
 _DIGITS = re.compile(r"\d+")
 _SPACE = re.compile(r"\s+")
+_NUMBERED_HEAD = re.compile(r"^\d{1,4}\s+(\D.*)$|^(.*\D)\s+\d{1,4}$")
 _PAGE_NUMBER = re.compile(
     r"^(page|seite|p\.)?\s*[-–—]?\s*(\d{1,4}|[ivxlcdm]{1,7})\s*[-–—]?\s*((of|/|von)\s*\d{1,4})?$", re.IGNORECASE)
 
@@ -95,16 +98,45 @@ def _is_page_number(line: Line) -> bool:
     return bool(_PAGE_NUMBER.match(line.text.strip()))
 
 
+def _is_numbered_head(line: Line) -> bool:
+    """A short line of capitalized words with a page number at either end: "400 BRITISH HUSBANDRY. [Ch. XIX."
+    or "Lassa Fever in Sierra Leone 17". Lowercase words mean a sentence ("1848 was a year ..."), not a head."""
+    match = _NUMBERED_HEAD.match(line.text.strip())
+    if not match or len(line.text) > 80:
+        return False
+    words = (match.group(1) or match.group(2)).split()
+    return 2 <= len(words) <= 10 and not any(w[0].islower() for w in words)
+
+
 def _in_margin(line: Line) -> bool:
     return line.top is not None and (line.bottom <= MARGIN or line.top >= 1 - MARGIN)
+
+
+def _numbered_head_rows(lines: list[Line]) -> set[int]:
+    """Ids of the lines of a page's top-most and bottom-most rows when such a row, within the outer 15% of
+    the page and short, holds a page number: a book's "400  BRITISH HUSBANDRY.  [Ch. XIX." running head."""
+    placed = [line for line in lines if line.top is not None]
+    drop: set[int] = set()
+    for edge, inside in ((min, lambda y: y <= HEAD_BAND), (max, lambda y: y >= 1 - HEAD_BAND)):
+        if not placed:
+            break
+        anchor = edge(placed, key=lambda line: line.bottom)
+        row = [line for line in placed if abs(line.bottom - anchor.bottom) <= ROW_TOLERANCE]
+        if inside(anchor.bottom) and any(_is_page_number(line) or _is_numbered_head(line) for line in row) \
+                and sum(len(line.text) for line in row) <= 80:
+            drop |= {id(line) for line in row}
+    return drop
 
 
 def _drop_edges(page: PageLines, running: set[str]) -> PageLines:
     lines = page.lines()
     drop = {id(line) for line in lines if _in_margin(line)}
+    drop |= _numbered_head_rows([line for line in lines if id(line) not in drop])
     inside = [line for line in lines if id(line) not in drop]
     drop |= {id(inside[i]) for i in _edge_indexes(inside)
              if _repetition_key(inside[i].text) in running or _is_page_number(inside[i])}
+    if inside and inside[0].top is None and _is_numbered_head(inside[0]):  # OCR text: no positions, first line
+        drop.add(id(inside[0]))
     if len(drop) == len(lines):  # a page that is nothing but its "header" (every page alike): keep it
         return page
     return PageLines([item for item in page.items if item is None or id(item) not in drop])

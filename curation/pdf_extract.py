@@ -49,6 +49,9 @@ class PdfOptions(BaseModel):
     min_text_chars: int = Field(20, ge=0)
     # Pages at least half covered by images with less text than this are scans or slides: OCR.
     image_page_max_text_chars: int = Field(400, ge=0)
+    # Pages at least half covered by images whose text is invisible (an earlier OCR engine's hidden layer, or
+    # transparent handwriting recognition) are OCR'd again rather than trusted.
+    reocr_invisible_text: bool = True
     remove_headers_footers: bool = True
 
 
@@ -98,6 +101,18 @@ def _image_coverage(page: pymupdf.Page) -> float:
         return 0.0
     covered = sum(abs(pymupdf.Rect(info["bbox"]) & page.rect) for info in page.get_image_info())
     return min(1.0, covered / area)
+
+
+def _mostly_invisible(page: pymupdf.Page) -> bool:
+    """Whether most characters of the text layer are drawn invisibly (render mode 3 or fully transparent)."""
+    visible = invisible = 0
+    for span in page.get_texttrace():
+        n = len(span["chars"])
+        if span["type"] == 3 or span["opacity"] == 0:
+            invisible += n
+        else:
+            visible += n
+    return invisible > visible
 
 
 def _has_ink(page: pymupdf.Page) -> bool:
@@ -161,8 +176,11 @@ def _page(page: pymupdf.Page, opts: PdfOptions, ocr: OcrBackend | None, no_ocr_w
     if reason is None:
         if chars < opts.min_text_chars:
             reason = "little or no text"
-        elif chars < opts.image_page_max_text_chars and _image_coverage(page) >= 0.5:
-            reason = "image-dominated"
+        elif _image_coverage(page) >= 0.5:
+            if chars < opts.image_page_max_text_chars:
+                reason = "image-dominated"
+            elif opts.reocr_invisible_text and _mostly_invisible(page):
+                reason = "invisible text layer over an image"
     if reason is None:
         return PageResult(layer, "text_layer")
     if not _has_ink(page):
