@@ -6,17 +6,14 @@ import struct
 from collections import Counter
 
 import numpy as np
-import pyarrow as pa
 import pytest
 
 from curation.megatron_export import export_megatron
 from curation.mixing import NOT_SAMPLED
-from curation.schema import DOC_SCHEMA, rows_to_batch
 from curation.shard_format import read_manifest
 from curation.shard_writer import ShardDoc, ShardStage, iter_documents, verify_shard_dir, write_shard_dir
-from curation.tokenize_stage import TokenizeStage
 from curation.tokenizer import decode_tokens, encode_texts, load_tokenizer, tokenizer_info
-from test_tokenize import rows, run_stage, tokenizer_path  # noqa: F401  (session fixtures)
+from test_tokenize import rows, run_stage, tokenize_run, tokenizer_path  # noqa: F401  (session fixtures)
 
 
 @pytest.fixture(scope="module")
@@ -65,13 +62,8 @@ def test_megatron_export_follows_the_mmap_indexed_dataset_layout(tmp_path, encod
 
 
 @pytest.fixture(scope="module")
-def tokenized(spark, tmp_path_factory, rows, tokenizer_path):  # noqa: F811
-    """The sample tokenized by the Spark stage (one duplicated id included) and written as Parquet."""
-    extra = [{"id": rows[0]["id"], "text": rows[0]["text"] + " (second copy of the id)", "source": "web"}]
-    table = pa.Table.from_batches([rows_to_batch(rows + extra, DOC_SCHEMA)])
-    kept, _, _ = run_stage(TokenizeStage(TokenizeStage.Params(tokenizer=tokenizer_path)),
-                           spark.createDataFrame(table), spark, tmp_path_factory.mktemp("tokenized"))
-    return kept
+def tokenized(tokenize_run):
+    return tokenize_run[0]
 
 
 def test_shards_stage_round_trip_determinism_and_eval_split(spark, tmp_path, tokenized, tokenizer_path):

@@ -112,20 +112,30 @@ def test_tokenize_batch_counts_tokens_and_rejects_missing_text(tokenizer_path, r
     assert n_tokens[50] is None and out.column("tokens")[50].as_py() is None
 
 
-def test_tokenize_stage_on_spark_reports_tokens_per_source(spark, tmp_path, tokenizer_path, rows):
-    table = pa.Table.from_batches([rows_to_batch(rows + [{"id": "no-text", "source": "web"}], DOC_SCHEMA)])
+@pytest.fixture(scope="session")
+def tokenize_run(spark, tmp_path_factory, rows, tokenizer_path):
+    """The sample through the Spark tokenize stage, plus a document without text and a second document under an
+    id already used: (kept, rejected, stats)."""
+    extra = [{"id": "no-text", "source": "web"},
+             {"id": rows[0]["id"], "text": rows[0]["text"] + " (second copy of the id)", "source": "web"}]
+    table = pa.Table.from_batches([rows_to_batch(rows + extra, DOC_SCHEMA)])
     stage = TokenizeStage(TokenizeStage.Params(tokenizer=tokenizer_path))
-    kept, rejected, stats = run_stage(stage, spark.createDataFrame(table).repartition(3), spark, tmp_path)
+    return run_stage(stage, spark.createDataFrame(table).repartition(3), spark, tmp_path_factory.mktemp("tokenized"))
+
+
+def test_tokenize_stage_on_spark_reports_tokens_per_source(tokenize_run, tokenizer_path, rows):
+    kept, rejected, stats = tokenize_run
     assert [r["id"] for r in rejected.collect()] == ["no-text"]
     info = tokenizer_info(tokenizer_path)
-    ids, offsets = encode_texts(load_tokenizer(tokenizer_path), [r["text"] for r in rows], info.eos_id)
+    texts = [r["text"] for r in rows] + [rows[0]["text"] + " (second copy of the id)"]
+    ids, offsets = encode_texts(load_tokenizer(tokenizer_path), texts, info.eos_id)
     expected = {}
-    for r, n in zip(rows, np.diff(offsets)):
-        e = expected.setdefault(r["source"], {"docs": 0, "tokens": 0, "bytes": 0})
+    for source, text, n in zip([r["source"] for r in rows] + ["web"], texts, np.diff(offsets)):
+        e = expected.setdefault(source, {"docs": 0, "tokens": 0, "bytes": 0})
         e["docs"] += 1
         e["tokens"] += int(n)
-        e["bytes"] += len(r["text"].encode())
+        e["bytes"] += len(text.encode())
     assert stats["by_source"] == dict(sorted(expected.items()))
     assert stats["tokens"] == len(ids) and stats["tokenizer"]["sha256"] == sha256_file(tokenizer_path)
-    first = kept.where("id = 'web/cc-2019-30/blj5uzvcoa4iybpd5o6kom5nir6ngmoj'").first()
-    assert first["tokens"] == ids[:offsets[1]].tolist() and first["n_tokens"] == offsets[1]
+    first = kept.where(kept.text == rows[0]["text"]).collect()
+    assert [r["tokens"] for r in first] == [ids[:offsets[1]].tolist()] and first[0]["n_tokens"] == offsets[1]
