@@ -13,6 +13,7 @@ default options). Reported:
   olmOCR's ``bench/tests.py`` matches (re-implemented here); table and math tests need Markdown tables and LaTeX,
   which plain-text extraction does not produce, so they are listed but not scored;
 * word recall against the LaTeX sources of the py-pdf samples (commands stripped), per file and overall;
+* word recall against docling's reviewed Markdown conversions (``docling/*.groundtruth.md``);
 * character error rate of ``ocrmypdf/linn.pdf`` against ``linn.txt``.
 """
 from __future__ import annotations
@@ -105,8 +106,10 @@ def bench_normalize(text: str) -> str:
 
 
 def _indel_ratio(a: str, b: str) -> float:
+    """rapidfuzz's normalized Indel similarity in percent, with its floating-point steps (ties with the
+    threshold ``1 - max_diffs / len`` must come out as they do there)."""
     total = len(a) + len(b)
-    return 1.0 if total == 0 else 2 * lcs_length(a, b) / total
+    return 100.0 if total == 0 else (1.0 - (total - 2 * lcs_length(a, b)) / total) * 100
 
 
 def partial_ratio(query: str, text: str) -> float:
@@ -127,7 +130,7 @@ def partial_ratio(query: str, text: str) -> float:
     windows += [long_[i:] for i in range(n - m + 1, n) if long_[i] in chars]
     for window in windows:
         best = max(best, _indel_ratio(short, window))
-    return best
+    return best / 100.0
 
 
 def presence_passes(test: dict, page_text: str) -> bool:
@@ -239,22 +242,25 @@ def throughput(results: dict[str, dict]) -> dict:
 
 
 def accounting(results: dict[str, dict], manifest: list[dict]) -> dict:
-    pages = Counter()
-    errors = {}
-    needs_ocr_empty = []
+    """Per source folder: documents, error rows and pages by method; needs-OCR PDFs that came out empty."""
+    by_source: dict[str, dict] = defaultdict(lambda: {"files": 0, "documents": 0, "pages": Counter()})
+    errors, needs_ocr_empty = {}, {}
     for entry in manifest:
         rel = entry["file"].split("/", 1)[1]
-        result = results[rel]
+        result, tally = results[rel], by_source[rel.split("/")[0]]
+        tally["files"] += 1
         if result["reason"]:
             errors[rel] = result["reason"]
             continue
+        tally["documents"] += 1
         methods = result["meta"]["page_methods"]
-        pages.update(methods)
-        if entry["text_layer"].startswith("none (needs OCR)") and not (result["text"] or "").strip() \
-                and set(methods) != {"blank"}:
-            needs_ocr_empty.append(rel)
+        tally["pages"].update(methods)
+        if entry["text_layer"].startswith("none (needs OCR)") and not (result["text"] or "").strip():
+            needs_ocr_empty[rel] = dict(Counter(methods))
     return {"files": len(manifest), "documents": len(manifest) - len(errors), "error_rows": errors,
-            "pages": dict(pages), "needs_ocr_without_text": needs_ocr_empty}
+            "pages": dict(sum((t["pages"] for t in by_source.values()), Counter())),
+            "by_source": {src: {**t, "pages": dict(t["pages"])} for src, t in sorted(by_source.items())},
+            "needs_ocr_without_text": needs_ocr_empty}
 
 
 def olmocr_bench(data: Path, results: dict[str, dict]) -> dict:
@@ -302,6 +308,18 @@ def pypdf_recall(data: Path, results: dict[str, dict]) -> dict:
     return {"overall": round(hits / max(1, total), 3), "per_file": per_file}
 
 
+def docling_recall(data: Path, results: dict[str, dict]) -> dict:
+    """Word recall against docling's reviewed Markdown conversions (a machine-made reference)."""
+    per_file, hits, total = {}, 0, 0
+    for truth in sorted((data / "docling").glob("*.groundtruth.md")):
+        reference = Counter(words(re.sub(r"<!--.*?-->", " ", truth.read_text(), flags=re.DOTALL)))
+        pdf = f"docling/{truth.name.replace('.groundtruth.md', '.pdf')}"
+        found = sum((reference & Counter(words(results[pdf]["text"] or ""))).values())
+        per_file[pdf] = round(found / max(1, sum(reference.values())), 3)
+        hits, total = hits + found, total + sum(reference.values())
+    return {"overall": round(hits / max(1, total), 3), "per_file": per_file}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data" / "pdf")
@@ -318,6 +336,7 @@ def main() -> None:
         "accounting": accounting(results, manifest),
         "olmocr_bench": olmocr_bench(args.data, results),
         "pypdf_word_recall": pypdf_recall(args.data, results),
+        "docling_word_recall": docling_recall(args.data, results),
         "linn_cer": round(character_error_rate((args.data / "ocrmypdf" / "linn.txt").read_text(), linn), 4),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
