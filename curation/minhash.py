@@ -322,40 +322,52 @@ class MinHashParams(StageParams):
         return optimal_bands(self.threshold, self.num_perm, fp, 1.0 - fp)
 
 
-BUCKET_SCHEMA = pa.schema([("band", pa.int32()), ("key", pa.int64()), ("id", pa.string())])
+BUCKET_SCHEMA = pa.schema([("key", pa.int64()), ("id", pa.string())])
 PAIR_SCHEMA = pa.schema([("a", pa.string()), ("b", pa.string())])
 SCORED_PAIR_SCHEMA = pa.schema([("a", pa.string()), ("b", pa.string()), ("jaccard", pa.float64())])
 
 
 def bucket_rows(batch: pa.RecordBatch, ngram: int, num_perm: int, bands: int, rows: int, seed: int,
                 nfkc: bool) -> pa.RecordBatch:
-    """One row (band, bucket key, id) per band of every document that has shingles."""
+    """One row (bucket key, id) per band of every document that has shingles (keys of different bands differ:
+    the band number seeds each key)."""
     keys, counts = band_keys(batch.column("text"), ngram, num_perm, bands, rows, seed, nfkc)
     docs = np.flatnonzero(counts > 0)
     return pa.RecordBatch.from_arrays(
-        [pa.array(np.tile(np.arange(bands, dtype=np.int32), len(docs))),
-         pa.array(keys[docs].reshape(-1).view(np.int64)),
-         batch.column("id").take(pa.array(np.repeat(docs, bands)))],
+        [pa.array(keys[docs].reshape(-1).view(np.int64)), batch.column("id").take(pa.array(np.repeat(docs, bands)))],
         schema=BUCKET_SCHEMA)
 
 
-def bucket_pairs(batch: pa.RecordBatch, max_bucket_pairs: int) -> pa.RecordBatch:
-    """Candidate pairs (a < b) from buckets (``members``: sorted ids sharing one bucket).
+def bucket_pairs(batches, max_bucket_pairs: int):
+    """Candidate pairs (a < b) from all bucket rows of one partition (every row of a bucket in one partition).
 
     A bucket of at most ``max_bucket_pairs`` members yields all its pairs; a larger one links every member to
     its smallest id (same component, linear size).
     """
+    table = pa.Table.from_batches(list(batches), schema=BUCKET_SCHEMA)
+    if table.num_rows == 0:
+        return
+    table = table.sort_by([("key", "ascending"), ("id", "ascending")])
+    keys = table.column("key").to_numpy()
+    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+    ends = np.r_[starts[1:], len(keys)]
+    shared = np.flatnonzero(ends - starts > 1)
+    ids = table.column("id").take(pa.array(np.concatenate([np.arange(starts[i], ends[i]) for i in shared])
+                                           if len(shared) else np.zeros(0, np.int64))).to_pylist()
     a: list[str] = []
     b: list[str] = []
-    for members in batch.column("members").to_pylist():
-        if len(members) <= max_bucket_pairs:
+    pos = 0
+    for size in (ends - starts)[shared]:
+        members = ids[pos : pos + size]
+        pos += size
+        if size <= max_bucket_pairs:
             for x, y in combinations(members, 2):
                 a.append(x)
                 b.append(y)
         else:
-            a.extend([members[0]] * (len(members) - 1))
+            a.extend([members[0]] * (size - 1))
             b.extend(members[1:])
-    return pa.RecordBatch.from_arrays([pa.array(a, pa.string()), pa.array(b, pa.string())], schema=PAIR_SCHEMA)
+    yield pa.RecordBatch.from_arrays([pa.array(a, pa.string()), pa.array(b, pa.string())], schema=PAIR_SCHEMA)
 
 
 def score_pairs(batch: pa.RecordBatch, ngram: int, nfkc: bool) -> pa.RecordBatch:
@@ -397,14 +409,14 @@ def near_duplicate_pairs(docs, p: MinHashParams, bands: int, rows: int, seed: in
     from pyspark.sql import functions as F
 
     from curation.connected_components import join_small
-    from curation.spark_runtime import map_batches
+    from curation.spark_runtime import map_batches, map_partitions
 
     ngram, num_perm, nfkc, cap, threshold = p.ngram, p.num_perm, p.nfkc, p.max_bucket_pairs, p.threshold
     buckets = map_batches(docs.select("id", "text"),
                           lambda b: bucket_rows(b, ngram, num_perm, bands, rows, seed, nfkc), BUCKET_SCHEMA)
-    shared = (buckets.groupBy("band", "key").agg(F.array_sort(F.collect_list("id")).alias("members"))
-              .where(F.size("members") > 1).select("members"))
-    pairs = map_batches(shared, lambda b: bucket_pairs(b, cap), PAIR_SCHEMA).distinct().localCheckpoint()
+    # one shuffle by bucket key, then each partition groups its buckets with one Arrow sort
+    by_key = buckets.repartition(int(docs.sparkSession.conf.get("spark.sql.shuffle.partitions")), "key")
+    pairs = map_partitions(by_key, lambda batches: bucket_pairs(batches, cap), PAIR_SCHEMA).distinct().localCheckpoint()
     if not p.verify:
         return pairs
     members = pairs.select(F.col("a").alias("id")).union(pairs.select(F.col("b").alias("id"))).distinct()

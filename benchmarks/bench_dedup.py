@@ -1,0 +1,237 @@
+#!/usr/bin/env python
+"""Near-duplicate detection side by side: this project vs DataTrove, text-dedup and datasketch, one run.
+
+Same input, 5-gram shingles, 112 hashes and threshold 0.8 for every tool; each is scored by the yardstick's
+``dedup_eval.py`` (../shared/bench) against its exact-Jaccard truth. Throughput is documents per CPU-second of
+the whole process tree (this project: driver, JVM and Python workers; peers: their own meters, which reap their
+worker processes). ``foreign_cpu_share`` is the share of the machine other jobs used meanwhile (> ~0.05 means
+the timing is contaminated).
+
+  .venv/bin/python benchmarks/bench_dedup.py compare --size 100k      # all tools on the ~100k-doc set
+  .venv/bin/python benchmarks/bench_dedup.py compare --size 14k --tools ours
+  .venv/bin/python benchmarks/bench_dedup.py scaling                  # ours at 1k, 10k, 100k docs
+  .venv/bin/python benchmarks/bench_dedup.py natural                  # labelled groups of dedup_natural
+
+Sets are built with the yardstick's ``make_dedup_set.py`` under benchmarks/out/ (not committed) when missing;
+peers are installed into /work/venvs/<name> when missing. Results: benchmarks/results/dedup*.json.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import typer
+
+REPO = Path(__file__).resolve().parents[1]
+BENCH = Path(os.environ.get("CURATION_SHARED", REPO.parent / "shared")) / "bench"
+OUT = REPO / "benchmarks" / "out"
+RESULTS = REPO / "benchmarks" / "results"
+VENVS = Path(os.environ.get("CURATION_PEER_VENVS", "/work/venvs"))
+PY = sys.executable
+
+# --size -> make_dedup_set.py options. "14k" is the yardstick's default set; the others cut the same corpora into
+# shorter documents (53-89 words) to reach ~1k / ~10k / ~100k documents of one length distribution.
+_SHORT = ["--min-words", "53", "--max-words", "89"]
+SETS = {
+    "14k": [],
+    "1k": [*_SHORT, "--max-base", "870"],
+    "10k": [*_SHORT, "--max-base", "8700"],
+    "100k": _SHORT,
+}
+PEERS = {
+    "datatrove": (["datatrove[io,processing]==0.10.1", "spacy"], "run_datatrove_minhash.py", []),
+    "textdedup": (["text-dedup==0.4.0"], "run_textdedup_minhash.py", []),
+}
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False)
+
+
+def _bench_lib():
+    sys.path.insert(0, str(BENCH))
+    import benchlib
+    import dedup_eval
+
+    return benchlib, dedup_eval
+
+
+def ensure_set(size: str) -> Path:
+    """Build the benchmark set for ``size`` with the yardstick's generator unless it exists; return its folder."""
+    d = OUT / f"set{size}"
+    if not (d / "dedup_truth.jsonl").exists():
+        d.mkdir(parents=True, exist_ok=True)
+        subprocess.run([PY, str(BENCH / "make_dedup_set.py"), "--out-dir", str(d), *SETS[size]], check=True)
+    parquet = d / "dedup_set.parquet"
+    if not parquet.exists():  # input conversion is not timed (DataTrove's input sharding is not timed either)
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        benchlib, _ = _bench_lib()
+        rows = benchlib.read_jsonl(str(d / "dedup_set.jsonl"))
+        pq.write_table(pa.Table.from_pylist([{"id": r["id"], "text": r["text"], "source": r["source"]}
+                                             for r in rows]), parquet, row_group_size=4096)
+    return d
+
+
+def ensure_venv(name: str) -> Path:
+    """The peer's virtualenv, created and installed (ENVIRONMENT-NOTES pins) when missing."""
+    venv = VENVS / name
+    py = venv / "bin" / "python"
+    if not py.exists():
+        subprocess.run([getattr(sys, "_base_executable", "python3"), "-m", "venv", str(venv)], check=True)
+        subprocess.run([str(py), "-m", "pip", "install", "-q", *PEERS[name][0]], check=True)
+    return py
+
+
+def tree_cpu_seconds() -> float:
+    """CPU seconds used so far by this process and all its descendants (live ones and reaped ones)."""
+    import psutil
+
+    me = psutil.Process()
+    total = 0.0
+    for p in [me, *me.children(recursive=True)]:
+        try:
+            t = p.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += t.user + t.system + t.children_user + t.children_system
+    return total
+
+
+def run_ours(size: str, work: Path, partitions: int = 2) -> dict:
+    """pipelines/dedup.yaml (Parquet in; exact + minhash + select) in a fresh process; its result dict."""
+    d = ensure_set(size)
+    res = work / "result.json"
+    subprocess.run([PY, __file__, "ours-process", str(d), str(work), "--partitions", str(partitions)], check=True)
+    return json.loads(res.read_text())
+
+
+@app.command("ours-process", hidden=True)
+def ours_process(set_dir: Path, work: Path, partitions: int = 2):
+    """One process: start Spark, run the pipeline, meter it, write result.json with clusters and removals."""
+    import shutil
+
+    t_proc = time.perf_counter()
+    benchlib, dedup_eval = _bench_lib()
+    sys.path.insert(0, str(REPO))
+    from curation.dedup_eval import clusters_from_annotated
+    from curation.runner import Runner, read_parquet
+    from curation.spark_runtime import get_spark
+    from curation.spec import load_spec
+
+    shutil.rmtree(work, ignore_errors=True)
+    spec = load_spec(REPO / "pipelines" / "dedup.yaml",
+                     [f"inputs.0.path={set_dir / 'dedup_set.parquet'}", "inputs.0.format=parquet", f"out={work / 'run'}"])
+    spark = get_spark(master="local[2]", driver_memory="2g",
+                      conf={"spark.sql.shuffle.partitions": str(partitions), "spark.default.parallelism": "2"})
+    t_started = time.perf_counter()
+    cpu0, busy0 = tree_cpu_seconds(), benchlib.machine_busy_s()
+    marks: list[tuple[str, float]] = []  # (runner log line, tree CPU then): per-stage CPU from the runner's log
+    result = Runner(spec, spark, log=lambda m: marks.append((m, tree_cpu_seconds())), progress_every=3600).run()
+    wall = time.perf_counter() - t_started
+    cpu = tree_cpu_seconds() - cpu0
+    foreign = max(0.0, (benchlib.machine_busy_s() - busy0) - cpu) / (wall * (os.cpu_count() or 1))
+    cpu_whole = tree_cpu_seconds()
+    wall_whole = time.perf_counter() - t_proc
+    annotated = read_parquet(spark, f"{work / 'run'}/minhash").select("id", "dup_cluster", "dup_of", "exact_dup_of")
+    clusters, removed = clusters_from_annotated(annotated.toArrow())
+    n = result.ledger["stages"][0]["in"] if "stages" in result.ledger else result.outcomes[0].stats["in"]
+    stage_seconds = {o.name: o.stats["seconds"] for o in result.outcomes}
+    starts = {m.split("]")[0][1:]: c for m, c in marks if m.endswith(")") and "running" in m}
+    ends = {m.split("]")[0][1:]: c for m, c in marks if " kept " in m}
+    stage_cpu = {k: round(ends[k] - starts[k], 2) for k in starts if k in ends}
+    spark.stop()
+    metrics = dedup_eval.evaluate(str(set_dir / "dedup_set.jsonl"), str(set_dir / "dedup_truth.jsonl"),
+                                  clusters, set(removed))
+    out = {
+        "tool": "curation", "docs": n,
+        "settings": {"pipeline": "pipelines/dedup.yaml (ingest parquet, exact_dedup, minhash, select)",
+                     "spark": "local[2], driver 2g", "shuffle_partitions": partitions,
+                     "minhash": result.outcomes[2].stats.get("extra", {})},
+        "total": {"wall_s": round(wall, 2), "cpu_s": round(cpu, 2), "docs_per_cpu_s": round(n / cpu, 1),
+                  "foreign_cpu_share": round(foreign, 3)},
+        "whole_process": {"wall_s": round(wall_whole, 2), "cpu_s": round(cpu_whole, 2),
+                          "spark_start_wall_s": round(t_started - t_proc, 2)},
+        "stage_wall_s": stage_seconds,
+        "stage_cpu_s": stage_cpu,
+        "metrics": metrics,
+    }
+    (work / "result.json").write_text(json.dumps(out, indent=2))
+    print(dedup_eval.summary_line(metrics))
+    print(json.dumps({k: v for k, v in out.items() if k != "metrics"}, indent=1))
+
+
+def run_peer(tool: str, size: str, work: Path) -> dict:
+    d = ensure_set(size)
+    args = ["--input", str(d / "dedup_set.jsonl"), "--truth", str(d / "dedup_truth.jsonl"), "--work", str(work)]
+    if tool == "datasketch":
+        cmd = [PY, str(BENCH / "run_datasketch.py"), *args]
+    else:
+        cmd = [str(ensure_venv(tool)), str(BENCH / PEERS[tool][1]), *args]
+    env = dict(os.environ, HF_DATASETS_OFFLINE="1", HF_HUB_OFFLINE="1")
+    subprocess.run(cmd, check=True, env=env, stdout=subprocess.DEVNULL)
+    return json.loads((work / "result.json").read_text())
+
+
+def _row(tool: str, r: dict) -> dict:
+    t, m = r["total"], r["metrics"]
+    return {"tool": tool, "docs": t.get("docs", r.get("docs")), "wall_s": t["wall_s"], "cpu_s": t["cpu_s"],
+            "docs_per_cpu_s": t["docs_per_cpu_s"], "foreign_cpu_share": t.get("foreign_cpu_share"),
+            "pair_f1": m["pair"]["f1"], "pair_precision": m["pair"]["precision"], "pair_recall": m["pair"]["recall"],
+            "removal_precision": m["removal"]["precision"], "removal_recall": m["removal"]["recall"]}
+
+
+@app.command("build-set")
+def build_set(size: str):
+    """Build one benchmark set (and its Parquet copy) without running anything."""
+    print(ensure_set(size))
+
+
+@app.command()
+def compare(size: str = typer.Option("100k", help=f"set: {', '.join(SETS)}"),
+            tools: str = typer.Option("ours,datasketch,textdedup,datatrove", help="comma-separated"),
+            partitions: int = typer.Option(2, help="Spark shuffle partitions for ours"),
+            reuse: str = typer.Option("", help="comma-separated tools whose last result on this set is reused")):
+    """Every tool on one set, one after the other; prints docs/CPU-s, F1 and our throughput ratios."""
+    benchlib, _ = _bench_lib()
+    rows = []
+    for tool in tools.split(","):
+        work = OUT / f"{tool}_{size}"
+        if tool in reuse.split(",") and (work / "result.json").exists():
+            r = json.loads((work / "result.json").read_text())
+        elif tool == "ours":
+            r = run_ours(size, work, partitions)
+        else:
+            r = run_peer(tool, size, work)
+        rows.append(_row(tool, r))
+        print(benchlib.fmt_table(rows[-1:], list(rows[-1])), flush=True)
+    ours = next((r for r in rows if r["tool"] == "ours"), None)
+    if ours:
+        for r in rows:
+            r["ours_speedup"] = round(ours["docs_per_cpu_s"] / r["docs_per_cpu_s"], 2)
+    print(benchlib.fmt_table(rows, list(rows[0])))
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"dedup_compare_{size}.json"
+    path.write_text(json.dumps({"size": size, "machine": benchlib.machine_info(), "rows": rows}, indent=2))
+    print(f"wrote {path}")
+
+
+@app.command()
+def scaling(sizes: str = typer.Option("1k,10k,100k"), partitions: int = typer.Option(2)):
+    """Our pipeline at sizes 10x apart: CPU seconds per document should stay about flat."""
+    benchlib, _ = _bench_lib()
+    rows = []
+    for size in sizes.split(","):
+        r = run_ours(size, OUT / f"ours_{size}", partitions)
+        rows.append({**_row("ours", r), "size": size, "cpu_ms_per_doc": round(1000 * r["total"]["cpu_s"] / r["docs"], 3)})
+        print(benchlib.fmt_table(rows[-1:], list(rows[-1])), flush=True)
+    print(benchlib.fmt_table(rows, list(rows[0])))
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "dedup_scaling.json").write_text(json.dumps({"machine": benchlib.machine_info(), "rows": rows}, indent=2))
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,105 @@
+"""MinHash building blocks without Spark: normalisation, shingles, signatures, band choice, verification."""
+import random
+import re
+import unicodedata
+
+import numpy as np
+import pyarrow as pa
+import pytest
+from datasketch.lsh import _optimal_param
+
+from curation.dedup_eval import jaccard, word_shingles
+from curation.minhash import (MinHashParams, _mix64, band_keys, fold_words, optimal_bands, pair_jaccards,
+                              permutations, shingle_hashes)
+
+WORDS = "the quick brown fox jumps over lazy dog while seven wizards quietly hex a jovial zebra".split()
+
+
+def random_text(rng: random.Random, n: int) -> str:
+    return " ".join(rng.choice(WORDS) for _ in range(n))
+
+
+def test_normalisation_folds_case_punctuation_whitespace_and_compatibility_forms():
+    texts = pa.array(["  Hello,  WORLD!!\n\tfoo_bar ", "Ｆｕｌｌ－width ﬁ ligature", "naïve Ünïcode—dash", None, "..."])
+    assert fold_words(texts).to_pylist() == ["hello world foo bar", "full width fi ligature",
+                                             "naïve ünïcode dash", "", ""]
+    assert fold_words(pa.array(["ﬁne"]), nfkc=False).to_pylist() == ["ﬁne"]
+
+
+def test_normalisation_matches_python_regex_definition():
+    rng = random.Random(1)
+    alphabet = "aZé ß,.;:!?_-\t\n0123456789日本語 \u00a0\u2028Ωω'\"()[]"
+    texts = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 80))) for _ in range(300)]
+    expected = [" ".join(re.sub(r"[\W_]+", " ", unicodedata.normalize("NFKC", t).lower()).split()) for t in texts]
+    assert fold_words(pa.array(texts)).to_pylist() == expected
+
+
+def test_shingle_sets_and_exact_jaccard_match_string_sets():
+    rng = random.Random(2)
+    a = [random_text(rng, rng.randint(0, 60)) for _ in range(200)]
+    b = [x if i % 3 else random_text(rng, 30) + " " + x for i, x in enumerate(a)]
+    got = pair_jaccards(pa.array(a), pa.array(b), 5)
+    want = [jaccard(word_shingles(x), word_shingles(y)) for x, y in zip(a, b)]
+    np.testing.assert_allclose(got, want, atol=1e-12)
+    assert len(shingle_hashes("one two three")) == 1  # fewer words than n: one shingle
+    assert len(shingle_hashes("a b c d e f g")) == 3
+    assert len(shingle_hashes(" ,; ")) == 0
+
+
+def reference_band_keys(text: str, ngram: int, num_perm: int, bands: int, rows: int, seed: int) -> list[int]:
+    """Straightforward MinHash: min over shingles of (a*h + b) mod 2**64, then a hash per band."""
+    a, b = permutations(num_perm, seed)
+    hashes = [int(h) for h in shingle_hashes(text, ngram)]
+    mins = [min((int(a[p]) * h + int(b[p])) % 2**64 for h in hashes) for p in range(bands * rows)]
+    keys = []
+    for band in range(bands):
+        key = np.uint64(band + 1)
+        for r in range(rows):
+            key = _mix64(key ^ np.uint64(mins[band * rows + r]))
+        keys.append(int(key))
+    return keys
+
+
+def test_signatures_equal_a_straightforward_reference():
+    rng = random.Random(3)
+    texts = [random_text(rng, rng.randint(1, 40)) for _ in range(20)]
+    keys, counts = band_keys(pa.array(texts), 5, 24, 4, 6, seed=7)
+    for text, row, count in zip(texts, keys, counts):
+        assert count > 0
+        assert [int(k) for k in row] == reference_band_keys(text, 5, 24, 4, 6, 7)
+
+
+def test_signatures_depend_on_seed_and_empty_documents_have_none():
+    texts = pa.array(["alpha beta gamma delta epsilon zeta", "", None])
+    k1, counts = band_keys(texts, 5, 16, 4, 4, seed=1)
+    k2, _ = band_keys(texts, 5, 16, 4, 4, seed=2)
+    assert list(counts) == [2, 0, 0]
+    assert (k1[0] != k2[0]).all()
+
+
+def test_band_collision_rate_follows_jaccard():
+    rng = random.Random(4)
+    base = [random_text(rng, 200) for _ in range(150)]
+    near = [" ".join(t.split()[:190]) + " " + random_text(rng, 10) for t in base]  # J around 0.9
+    far = [random_text(rng, 200) for _ in range(150)]
+    kb, _ = band_keys(pa.array(base), 5, 112, 18, 6, 0)
+    kn, _ = band_keys(pa.array(near), 5, 112, 18, 6, 0)
+    kf, _ = band_keys(pa.array(far), 5, 112, 18, 6, 0)
+    assert (kb == kn).any(axis=1).mean() > 0.95
+    assert (kb == kf).any(axis=1).mean() < 0.05
+
+
+@pytest.mark.parametrize("threshold,num_perm,fp", [(0.8, 112, 0.5), (0.8, 112, 0.005), (0.5, 128, 0.5),
+                                                   (0.9, 64, 0.3)])
+def test_optimal_bands_match_datasketch(threshold, num_perm, fp):
+    assert optimal_bands(threshold, num_perm, fp, 1 - fp) == _optimal_param(threshold, num_perm, fp, 1 - fp)
+
+
+def test_band_layout_defaults_explicit_and_validation():
+    assert MinHashParams().band_layout() == (18, 6)  # verification: recall-weighted
+    assert MinHashParams(verify=False).band_layout() == (9, 12)  # datasketch's default weighting
+    assert MinHashParams(bands=20, rows=5).band_layout() == (20, 5)
+    with pytest.raises(ValueError):
+        MinHashParams(bands=20)
+    with pytest.raises(ValueError):
+        MinHashParams(bands=30, rows=5)
