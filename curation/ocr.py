@@ -8,13 +8,27 @@ shipped. A GPU vision-language model (olmOCR-style) plugs in by subclassing :cla
 """
 from __future__ import annotations
 
+import ctypes
 import importlib
 import os
+import signal
 import subprocess
 from abc import ABC, abstractmethod
 from typing import ClassVar
 
 import pymupdf
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent() -> None:
+    """On Linux, have the kernel kill the calling process when its parent dies, even mid-page, so no OCR or
+    extraction process outlives the Spark worker that started it. Elsewhere a no-op."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        pass
 
 
 class OcrBackend(ABC):
@@ -49,7 +63,7 @@ class TesseractOcr(OcrBackend):
             ["tesseract", "stdin", "stdout", "-l", self.language, "--psm", "3", "--dpi", str(pixmap.xres)],
             input=gray.tobytes("png"), capture_output=True, timeout=self.page_timeout,
             # one thread: Spark already runs one task per core
-            env={**os.environ, "OMP_THREAD_LIMIT": "1"},
+            env={**os.environ, "OMP_THREAD_LIMIT": "1"}, preexec_fn=die_with_parent,
         )
         if done.returncode:
             raise RuntimeError(f"tesseract failed ({done.returncode}): {done.stderr.decode(errors='replace')[-200:]}")

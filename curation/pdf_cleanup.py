@@ -61,7 +61,7 @@ EDGE_LINES = 3
 # Text-layer lines entirely inside the top or bottom 5% of the page are margin material (running heads, page
 # numbers, "Downloaded from ..." stamps, journal footers): body text stays inside the page margins.
 MARGIN = 0.05
-HEAD_BAND = 0.15
+HEAD_BAND = 0.15  # a numbered running head sits in the top or bottom 15% of the page
 ROW_TOLERANCE = 0.01  # lines whose bottoms are this close (fraction of page height) share a baseline
 _DIGITS = re.compile(r"\d+")
 _SPACE = re.compile(r"\s+")
@@ -100,7 +100,7 @@ def _is_page_number(line: Line) -> bool:
 
 def _is_numbered_head(line: Line) -> bool:
     """A short line of capitalized words with a page number at either end: "400 BRITISH HUSBANDRY. [Ch. XIX."
-    or "Lassa Fever in Sierra Leone 17". Lowercase words mean a sentence ("1848 was a year ..."), not a head."""
+    or "Brief Notices 17". Lowercase words mean a sentence ("1848 was a year ..."), not a head."""
     match = _NUMBERED_HEAD.match(line.text.strip())
     if not match or len(line.text) > 80:
         return False
@@ -159,6 +159,8 @@ def _attach_accent(match: re.Match) -> str:
     composed = unicodedata.normalize("NFC", match.group(2) + _SPACING_ACCENTS[match.group(1)])
     # only where a precomposed letter exists: an acute used as an apostrophe ("don´t") stays as it is
     return composed if len(composed) == 1 else match.group(0)
+
+
 _ODD_SPACES = re.compile(r"[^\S\n]+")  # any whitespace but newline (NBSP, thin spaces, tabs)
 _BLANK_LINES = re.compile(r"\n{3,}")
 

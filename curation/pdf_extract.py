@@ -17,9 +17,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pymupdf
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from curation.ocr import OcrBackend, ocr_backend
+from curation.ocr import OCR_BACKENDS, OcrBackend, ocr_backend
 from curation.pdf_cleanup import PageLines, clean_pages, drop_ocr_noise
 
 EXTRACTOR = "pymupdf"
@@ -53,6 +53,13 @@ class PdfOptions(BaseModel):
     # transparent handwriting recognition) are OCR'd again rather than trusted.
     reocr_invisible_text: bool = True
     remove_headers_footers: bool = True
+
+    @field_validator("ocr_backend")
+    @classmethod
+    def _known_backend(cls, name: str) -> str:
+        if name not in OCR_BACKENDS:
+            raise ValueError(f"unknown OCR backend {name!r} (known: {', '.join(sorted(OCR_BACKENDS))})")
+        return name
 
 
 @dataclass

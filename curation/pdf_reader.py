@@ -14,21 +14,16 @@ error row and the process is restarted, so a hostile or huge PDF cannot take the
 """
 from __future__ import annotations
 
-import ctypes
 import hashlib
 import multiprocessing
 import os
 import resource
-import signal
 from typing import Iterator
 
 from curation.file_source import expand_inputs, read_files
-from curation.ocr import OcrBackend, ocr_backend
+from curation.ocr import OcrBackend, die_with_parent, ocr_backend
 from curation.pdf_extract import EXTRACTOR, PdfOptions, extract_pdf
 from curation.spark_runtime import worker_cached
-
-
-_PR_SET_PDEATHSIG = 1
 
 
 def _backend_for(opts: PdfOptions, cache: dict) -> OcrBackend | None:
@@ -40,18 +35,9 @@ def _backend_for(opts: PdfOptions, cache: dict) -> OcrBackend | None:
     return cache[key]
 
 
-def _die_with_parent() -> None:
-    """On Linux, have the kernel kill this process when its parent (the fork server, which exits with the Spark
-    worker) dies, even in the middle of a document."""
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-    except (OSError, AttributeError):  # not Linux: the child ends at its next receive instead
-        pass
-
-
 def _serve(conn, memory_bytes: int) -> None:
     """Child process loop: receive (path, options), send back the extraction result."""
-    _die_with_parent()
+    die_with_parent()
     resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
     backends: dict = {}
     while True:
