@@ -52,7 +52,7 @@ class GopherQualityRules(StageParams):
                 len(lines),
                 sum(line.lstrip().startswith(BULLETS) for line in lines),
                 sum(line.rstrip().endswith(ELLIPSES) for line in lines),
-                sum(LETTER_RE.search(w) is not None for w in doc_words),
+                len(list(filter(LETTER_RE.search, doc_words))),
                 len(stop_re.findall(text.lower())),
             ))
         m = np.array(rows, dtype=np.float64).reshape(-1, 9)

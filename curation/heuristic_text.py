@@ -12,6 +12,7 @@ from collections import Counter
 from typing import Callable
 
 import numpy as np
+from numba import njit
 
 WORD_RE = re.compile(r"\w+(?:['’\-]\w+)*")
 # Words plus single punctuation marks: close to NLTK's token count, used where a rule divides by tokens.
@@ -37,12 +38,13 @@ class WordNgrams:
     """Word n-grams of one document as 64-bit keys, with their character lengths (words joined by one space)."""
 
     def __init__(self, doc_words: list[str]):
-        vocab: dict[str, int] = {}
-        ids = np.fromiter((vocab.setdefault(w, len(vocab)) for w in doc_words), dtype=np.uint64, count=len(doc_words))
-        # Scramble ids so the polynomial n-gram keys below do not collide on small id patterns.
-        self.mixed = (ids + np.uint64(1)) * _GOLDEN
+        # Python's string hash (salted per process, but only compared within one document), scrambled so the
+        # polynomial n-gram keys below do not collide on structured inputs.
+        hashes = np.fromiter(map(hash, doc_words), dtype=np.int64, count=len(doc_words)).view(np.uint64)
+        self.mixed = hashes * _GOLDEN
         self.mixed ^= self.mixed >> np.uint64(29)
-        self.char_end = np.concatenate([[0], np.cumsum([len(w) for w in doc_words], dtype=np.int64)])
+        lengths = np.fromiter(map(len, doc_words), dtype=np.int64, count=len(doc_words))
+        self.char_end = np.concatenate([[0], np.cumsum(lengths)])
         self.n_words = len(doc_words)
 
     def keys(self, n: int) -> np.ndarray:
@@ -60,29 +62,56 @@ class WordNgrams:
 
     def top_ngram_chars(self, n: int) -> int:
         """Characters covered by the most frequent n-gram (count x length; the earliest one among ties)."""
-        key = self.keys(n)
-        if key.size == 0:
-            return 0
-        _, first, counts = np.unique(key, return_index=True, return_counts=True)
-        best = counts.max()
-        j = first[counts == best].min()
-        return int(best * self.lengths(n)[j])
+        return int(_ngram_repetition(self.keys(n), self.lengths(n), n)[0])
 
     def duplicate_ngram_chars(self, n: int) -> int:
         """Characters in n-grams that repeat an earlier one, skipping past each repeat (DataTrove's
         ``find_all_duplicate``), so overlapping repeats are not counted twice."""
-        key = self.keys(n).tolist()
-        length = self.lengths(n).tolist()
-        seen: set[int] = set()
-        repeated = i = 0
-        while i < len(key):
-            if key[i] in seen:
-                repeated += length[i]
-                i += n
-            else:
-                seen.add(key[i])
-                i += 1
-        return repeated
+        return int(_ngram_repetition(self.keys(n), self.lengths(n), n)[1])
+
+
+@njit(cache=True)
+def _ngram_repetition(keys, lengths, n):
+    """(top n-gram characters, skip-ahead repeated characters) with an open-addressing hash table: sequential by
+    definition (a repeat makes the scan jump n positions), hence compiled."""
+    m = keys.size
+    if m == 0:
+        return 0, 0
+    size = 1
+    while size < 2 * m:
+        size *= 2
+    mask = np.uint64(size - 1)
+    slot_key = np.zeros(size, dtype=np.uint64)
+    used = np.zeros(size, dtype=np.bool_)
+    count = np.zeros(size, dtype=np.int64)
+    first = np.zeros(size, dtype=np.int64)
+    slot_of = np.empty(m, dtype=np.int64)
+    for i in range(m):
+        s = np.int64(keys[i] & mask)
+        while used[s] and slot_key[s] != keys[i]:
+            s = (s + 1) & (size - 1)
+        if not used[s]:
+            used[s] = True
+            slot_key[s] = keys[i]
+            first[s] = i
+        count[s] += 1
+        slot_of[i] = s
+    best = -1
+    for s in range(size):
+        if used[s] and (best < 0 or count[s] > count[best] or (count[s] == count[best] and first[s] < first[best])):
+            best = s
+    top = count[best] * lengths[first[best]]
+    seen = np.zeros(size, dtype=np.bool_)
+    repeated = 0
+    i = 0
+    while i < m:
+        if seen[slot_of[i]]:
+            repeated += lengths[i]
+            i += n
+        else:
+            seen[slot_of[i]] = True
+            i += 1
+    return top, repeated
 
 
 def enabled_failures(params, set_name: str, tests: dict[str, Callable[[object], np.ndarray]]) -> dict[str, np.ndarray]:
