@@ -1,6 +1,7 @@
 """Training end to end on real text (shared corpora, byte-level BPE trained here): learning, determinism,
 checkpoints, swarm == solo, CLI."""
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -74,7 +75,8 @@ def test_training_is_deterministic_and_the_checkpoint_reproduces_the_metrics(sha
 
     model = load_checkpoint(str(tmp_path / "a" / "model.safetensors")).eval()
     _, eval_sets, _ = open_sources(sources, evals, TINY.seq_len)
-    reloaded = evaluate(lambda w: model.loss(w, reduction="sum")[None], eval_sets, TINY, torch.device("cpu"))[0]
+    reloaded = evaluate(lambda w: model.loss(w, reduction="sum")[None], eval_sets, TINY, torch.device("cpu"),
+                        TINY.eval_batch_size)[0]
     for name in SOURCES:
         assert reloaded[name]["loss"] == pytest.approx(a["eval"][name]["loss"], abs=1e-6)
 
@@ -102,6 +104,45 @@ def test_swarm_of_8_matches_solo_runs(shards, tmp_path):
     code_only = swarm[6]["eval"]
     assert code_only["code"]["loss"] < min(m["eval"]["code"]["loss"] for m in swarm[:6] + swarm[7:])
     assert code_only["books"]["loss"] > max(m["eval"]["books"]["loss"] for m in swarm[:6] + swarm[7:])
+
+
+def test_compiled_swarm_trains_like_the_eager_one(shards):
+    sources, evals = sources_and_evals(shards, ("web", "code"))
+    mixtures = [{"web": 1.0}, {"web": 0.5, "code": 0.5}]
+    eager = train_swarm(mixtures, sources, evals, TINY, 5_000, seed=0)
+    compiled = train_swarm(mixtures, sources, evals, replace(TINY, compile=True), 5_000, seed=0)
+    for a, b in zip(eager, compiled):
+        for name in ("web", "code"):
+            assert b["eval"][name]["loss"] == pytest.approx(a["eval"][name]["loss"], abs=SWARM_TOLERANCE)
+
+
+CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+
+
+@CUDA
+@pytest.mark.gpu
+def test_cuda_bf16_proxy_learns_and_swarm_matches_it(shards):
+    sources, evals = sources_and_evals(shards, ("books", "wiki"))
+    config = replace(TINY, device="cuda", model="1m", batch_size=16)
+    mixture = {"books": 0.5, "wiki": 0.5}
+    solo = train_proxy(mixture, sources, evals, config, 100_000, seed=0)
+    assert solo["device"].startswith("cuda")
+    for r in solo["eval"].values():
+        assert r["loss"] < 0.9 * r["unigram_entropy"]
+    member = train_swarm([mixture, {"books": 1.0}], sources, evals, config, 100_000, seed=0)[0]
+    # bf16 autocast: batched and single matmuls round differently, so the tolerance is bf16-sized
+    for name, r in solo["eval"].items():
+        assert member["eval"][name]["loss"] == pytest.approx(r["loss"], abs=0.05)
+
+
+@CUDA
+@pytest.mark.gpu
+def test_cuda_sdpa_attention_matches_matmul(shards):
+    sources, evals = sources_and_evals(shards, ("wiki",))
+    config = replace(TINY, device="cuda")
+    matmul = train_proxy({"wiki": 1.0}, sources, evals, config, 20_000, seed=0)
+    sdpa = train_proxy({"wiki": 1.0}, sources, evals, replace(config, attention="sdpa"), 20_000, seed=0)
+    assert sdpa["eval"]["wiki"]["loss"] == pytest.approx(matmul["eval"]["wiki"]["loss"], abs=0.05)
 
 
 def test_cli_proxy_and_swarm(shards, tmp_path):

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Annotated, Optional
 
 import torch
@@ -80,9 +81,11 @@ def proxy(source: Sources, mix: Annotated[Optional[list[str]], typer.Option(
           eval: Evals = None, eval_dir: EvalDirs = None, model: Model = "1m", tokens: Tokens = 2_000_000,
           seed: Seed = 0, out: Out = None, seq_len: SeqLen = 256, batch_size: BatchSize = 32, lr: LR = 3e-3,
           eval_tokens: EvalTokens = 1 << 17, device: Device = "auto", compile: Compile = False,
-          threads: Threads = 0):
+          threads: Threads = 0, attention: Annotated[str, typer.Option(
+              help="matmul, or sdpa (fused attention kernel; faster for one larger model on a GPU).")] = "matmul"):
     """Train one proxy model on a mixture of sources and evaluate it."""
-    config = train_config(model, seq_len, batch_size, lr, eval_tokens, device, compile, threads)
+    config = replace(train_config(model, seq_len, batch_size, lr, eval_tokens, device, compile, threads),
+                     attention=attention)
     sources = parse_pairs(source, "--source")
     mixture = {k: float(v) for k, v in parse_pairs(mix, "--mix").items()} or {k: 1.0 for k in sources}
     report(train_proxy(mixture, sources, eval_sets(eval, eval_dir), config, tokens, seed, out))

@@ -49,6 +49,8 @@ SHAPES: dict[str, dict[str, int]] = {
 def model_config(name: str, vocab_size: int, seq_len: int, attention: str = "matmul") -> ModelConfig:
     if name not in SHAPES:
         raise ValueError(f"unknown model config {name!r}; choose one of {sorted(SHAPES)}")
+    if attention not in ("matmul", "sdpa"):
+        raise ValueError(f"attention must be 'matmul' or 'sdpa', got {attention!r}")
     return ModelConfig(vocab_size=vocab_size, seq_len=seq_len, attention=attention, **SHAPES[name])
 
 

@@ -5,7 +5,9 @@ The K models' parameters are stacked along a new leading dimension and one ``tor
 K, which is what keeps a GPU busy with tiny models. Each member is exactly the model ``train_proxy`` would train with
 the same mixture and seed: same initialisation, same batches (its own ``MixtureSampler``), its own loss and
 gradient (the swarm's summed loss has no cross-member terms), its own gradient-norm clipping, and AdamW, which is
-elementwise, applied to the stacked tensors. Members differ from solo runs only by floating-point summation order.
+elementwise, applied to the stacked tensors. Members differ from solo runs only by floating-point summation order:
+tests/test_train_proxy.py holds a swarm of 8 to within 1e-4 (nats of eval loss, and per weight) of the solo runs;
+measured on CPU: at most 4e-7.
 
     metrics = train_swarm([{"web": 1.0}, {"web": 0.5, "code": 0.5}], {"web": "shards/web", "code": "shards/code"},
                           {"web": "shards/eval/web"}, TrainConfig(model="1m"), token_budget=2_000_000, seed=0)
@@ -68,6 +70,8 @@ def train_swarm(mixtures: list[dict[str, float]], sources: dict[str, str], eval_
     """Train one proxy per mixture, all at once, each as ``train_proxy(mixture, ..., seed)`` would alone.
     Returns one metrics dict per mixture (in order); with ``out_dir``, writes ``member-NNN/metrics.json`` and
     ``member-NNN/model.safetensors`` per member and the list as ``swarm.json``."""
+    if config.attention != "matmul":
+        raise ValueError("a swarm needs attention='matmul': SDPA has no vmap batching rule")
     device = resolve_device(config.device)
     train_sets, evals, vocab_size = open_sources(sources, eval_sets, config.seq_len)
     model_cfg = model_config(config.model, vocab_size, config.seq_len)
@@ -93,7 +97,9 @@ def train_swarm(mixtures: list[dict[str, float]], sources: dict[str, str], eval_
         if step % config.log_every == 0 or step == steps - 1:
             train_loss.append([step, losses.tolist()])
     seconds = time.perf_counter() - started
-    eval_results = evaluate(swarm.summed_nats, evals, config, device)
+    # every member scores every eval window: fewer windows per batch keep the swarm's logits as large as one model's
+    eval_results = evaluate(swarm.summed_nats, evals, config, device,
+                            max(1, config.eval_batch_size // len(mixtures)))
     entropies = unigram_entropies(evals)
     all_metrics = []
     for k, mixture in enumerate(mixtures):

@@ -18,6 +18,7 @@ from typing import Callable
 
 import numpy as np
 import torch
+from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
 from train.model import GPT, ModelConfig, model_config
@@ -36,10 +37,11 @@ class TrainConfig:
     betas: tuple[float, float] = (0.9, 0.95)
     grad_clip: float = 1.0
     eval_tokens: int = 1 << 17  # at most this many tokens per eval set
-    eval_batch_size: int = 32
+    eval_batch_size: int = 32   # windows per eval batch (a swarm splits them among its members)
     log_every: int = 10
     device: str = "auto"        # "auto": CUDA if available, else CPU
     compile: bool = False
+    attention: str = "matmul"   # "sdpa": fused attention kernel, for single models on a GPU (not in a swarm)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -92,10 +94,11 @@ def training_steps(token_budget: int, cfg: TrainConfig) -> int:
 
 @torch.no_grad()
 def evaluate(summed_nats: Callable[[torch.Tensor], torch.Tensor], evals: dict[str, ShardDataset],
-             cfg: TrainConfig, device: torch.device) -> list[dict]:
+             cfg: TrainConfig, device: torch.device, batch_size: int) -> list[dict]:
     """Loss (nats/token) and bits-per-byte of K models on each eval set, one dict per model.
 
-    ``summed_nats(windows)`` returns the K models' summed next-token losses on a batch. At most ``eval_tokens``
+    ``summed_nats(windows)`` returns the K models' summed next-token losses on a batch of ``batch_size`` windows
+    (the last batch may be smaller). At most ``eval_tokens``
     tokens per set are scored, in windows spread evenly over the set; bits-per-byte converts with the set's own
     tokens-per-byte ratio (from the manifest's UTF-8 byte counts).
     """
@@ -104,8 +107,8 @@ def evaluate(summed_nats: Callable[[torch.Tensor], torch.Tensor], evals: dict[st
         n = min(len(ds), max(1, cfg.eval_tokens // ds.seq_len))
         indices = np.linspace(0, len(ds) - 1, n).round().astype(np.int64)
         total = None
-        for start in range(0, n, cfg.eval_batch_size):
-            windows = ds.batch(indices[start:start + cfg.eval_batch_size]).to(device)
+        for start in range(0, n, batch_size):
+            windows = ds.batch(indices[start:start + batch_size]).to(device)
             with autocast(device):
                 batch_nats = summed_nats(windows).double()
             total = batch_nats if total is None else total + batch_nats
@@ -149,8 +152,6 @@ def save_checkpoint(state: dict[str, torch.Tensor], model_cfg: ModelConfig, path
 
 
 def load_checkpoint(path: str, device: str = "cpu") -> GPT:
-    from safetensors import safe_open
-
     with safe_open(path, framework="pt") as f:
         model_cfg = ModelConfig(**json.loads(f.metadata()["model_config"]))
     model = GPT(model_cfg)
@@ -171,7 +172,7 @@ def train_proxy(mixture: dict[str, float], sources: dict[str, str], eval_sets: d
     with ``out_dir``, writes ``metrics.json`` and ``model.safetensors`` there."""
     device = resolve_device(config.device)
     train_sets, evals, vocab_size = open_sources(sources, eval_sets, config.seq_len)
-    model_cfg = model_config(config.model, vocab_size, config.seq_len)
+    model_cfg = model_config(config.model, vocab_size, config.seq_len, config.attention)
     torch.manual_seed(seed)
     model = GPT(model_cfg).to(device)
     sampler = MixtureSampler(train_sets, mixture, config.batch_size, seed)
@@ -197,7 +198,8 @@ def train_proxy(mixture: dict[str, float], sources: dict[str, str], eval_sets: d
     seconds = time.perf_counter() - started
     metrics["train_loss"] = train_loss
     model.eval()
-    eval_result = evaluate(lambda w: model.loss(w, reduction="sum")[None], evals, config, device)[0]
+    eval_result = evaluate(lambda w: model.loss(w, reduction="sum")[None], evals, config, device,
+                           config.eval_batch_size)[0]
     finish_metrics(metrics, eval_result, unigram_entropies(evals), seconds, metrics["tokens_trained"])
     if out_dir:
         save_checkpoint(model.state_dict(), model_cfg, os.path.join(out_dir, "model.safetensors"))
