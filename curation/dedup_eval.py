@@ -55,7 +55,8 @@ def true_pairs(ids: list[str], texts: list[str | None], threshold: float = 0.8, 
     return out
 
 
-def _components(pairs: set[tuple[str, str]]) -> list[set[str]]:
+def components(pairs) -> list[set[str]]:
+    """Connected components (sets of ids) of a pair graph, by union-find."""
     parent: dict[str, str] = {}
 
     def find(x: str) -> str:
@@ -85,7 +86,7 @@ def _prf(tp: int, n_pred: int, n_true: int) -> dict:
 def score(clusters: list[list[str]], removed: set[str], truth: set[tuple[str, str]]) -> dict:
     """Pair-level and removal-level precision / recall / F1 of predicted clusters and removals."""
     predicted = {(min(a, b), max(a, b)) for c in clusters for a, b in combinations(c, 2)}
-    comps = _components(truth)
+    comps = components(truth)
     with_partner = set().union(*comps) if comps else set()
     ideal = sum(len(c) - 1 for c in comps)
     residual = sum(max(0, len(c - removed) - 1) for c in comps)
