@@ -179,7 +179,8 @@ def _page(page: pymupdf.Page, opts: PdfOptions, ocr: OcrBackend | None, no_ocr_w
     layer = _text_layer_lines(page)
     layer_text = layer.text()
     chars = sum(1 for c in layer_text if not c.isspace())
-    reason = garbled_reason(layer_text)
+    garbled = garbled_reason(layer_text)
+    reason = garbled
     if reason is None:
         if chars < opts.min_text_chars:
             reason = "little or no text"
@@ -197,7 +198,14 @@ def _page(page: pymupdf.Page, opts: PdfOptions, ocr: OcrBackend | None, no_ocr_w
         note = f"not OCR'd, {no_ocr_why} ({reason})"
         return PageResult(layer, "text_layer", note=note) if chars else PageResult(PageLines(), "error", note=note)
     text = drop_ocr_noise(ocr.recognize(_ocr_pixmap(page, opts)))
+    if not garbled and _alnum(text) < _alnum(layer_text):
+        # a short but sound text layer (form labels, a title over a picture) beats OCR that read less of it
+        return PageResult(layer, "text_layer", note=f"OCR read less than the text layer ({reason})")
     return PageResult(PageLines.from_text(text), "ocr", note=reason)
+
+
+def _alnum(text: str) -> int:
+    return sum(c.isalnum() for c in text)
 
 
 def _meta_str(value) -> str | None:
@@ -282,9 +290,10 @@ def extract_pdf(source: bytes | str, options: PdfOptions | None = None, ocr: Ocr
     ocr_reasons = sorted({p.note for p in pages if p.method == "ocr" and p.note})
     if ocr_reasons:
         extra["ocr_reasons"] = ", ".join(ocr_reasons)
+    pages_ocr = sum(p.method == "ocr" for p in pages)
     meta.update(
-        extractor=EXTRACTOR if ocr is None else f"{EXTRACTOR}+{ocr.name}",
-        pages_ocr=sum(p.method == "ocr" for p in pages),
+        extractor=f"{EXTRACTOR}+{ocr.name}" if pages_ocr else EXTRACTOR,
+        pages_ocr=pages_ocr,
         page_offsets=offsets,
         page_methods=[p.method for p in pages],
         extract_seconds=_cpu_seconds() - started,

@@ -22,7 +22,7 @@ def test_born_digital_pdf_uses_its_text_layer():
     assert result["reason"] is None
     assert result["text"].startswith("Lorem ipsum dolor sit amet, consetetur sadipscing elitr")
     assert meta["page_methods"] == ["text_layer"] and meta["pages_ocr"] == 0 and meta["page_count"] == 1
-    assert meta["page_offsets"] == [0]
+    assert meta["page_offsets"] == [0] and meta["extractor"] == "pymupdf"
     assert meta["extract_seconds"] >= 0
 
 
