@@ -1,7 +1,7 @@
 """OCR backends: turn a rendered page image into text.
 
 The PDF extractor renders a page (with its pixel budget applied) and hands the pixmap to a backend, so every
-backend sees the same bounded input. Tesseract, through MuPDF's built-in OCR, is the default and the only one
+backend sees the same bounded input. Tesseract (the ``tesseract`` command) is the default and the only one
 shipped. A GPU vision-language model (olmOCR-style) plugs in by subclassing :class:`OcrBackend`, implementing
 :meth:`OcrBackend.recognize` (e.g. ``pixmap.tobytes("png")`` sent to the model) and adding one line to
 ``OCR_BACKENDS``.
