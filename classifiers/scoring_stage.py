@@ -5,7 +5,7 @@ two models with the same file names never clash) and loaded once per Python work
 in one call. Spec::
 
     quality:
-      model: models/quality        # a directory written by `curate classifier train`
+      model: models/quality        # a directory written by `curate classifier train`, on the driver's disk
       backend: fasttext            # or sklearn
       keep_top: 0.3                # optional: keep the best 30% (cutoff from the score distribution)
       # min_score: 0.5             # optional instead: keep score >= 0.5

@@ -66,6 +66,13 @@ def test_keep_top_selects_by_the_score_distribution(spark, tmp_path, models, doc
     assert rejected[0]["reason"] == f"quality: not in top 30% (score < {stats['cutoff']:.4f})"
 
 
+def test_min_score_rejects_below_a_fixed_threshold(spark, tmp_path, models, docs):
+    result = QualityScoreStage(QualityScoreStage.Params(model=models[0], min_score=0.5)).apply(docs, ctx(spark, tmp_path))
+    rows = result.combined.select("quality_score", "reason").collect()
+    assert {r["reason"] for r in rows} == {None, "quality: score < 0.5"}
+    assert all((r["reason"] is None) == (r["quality_score"] >= 0.5) for r in rows)
+
+
 def test_min_score_and_keep_top_are_exclusive(models):
     with pytest.raises(ValueError):
         QualityScoreStage.Params(model=models[0], min_score=0.5, keep_top=0.3)
