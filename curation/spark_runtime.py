@@ -71,6 +71,8 @@ def get_spark(
     if effective_master and effective_master.startswith("local"):
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
         settings.update(_LOCAL_DEFAULTS)
+        # Spark's default of 200 shuffle partitions is tuned for clusters; on one machine it is mostly overhead.
+        settings["spark.sql.shuffle.partitions"] = str(max(4, 2 * (os.cpu_count() or 2)))
     if driver_memory:
         settings["spark.driver.memory"] = driver_memory
     if executor_memory:
