@@ -230,10 +230,13 @@ def extract_all(data: Path, manifest: list[dict], opts: PdfOptions) -> dict[str,
 
 
 def throughput(results: dict[str, dict]) -> dict:
+    """Pages per CPU-second of documents read entirely from the text layer (no page even tried with OCR:
+    no page notes) and of documents entirely OCR'd."""
     paths = {"text_layer": [0, 0.0], "ocr": [0, 0.0]}
     for result in results.values():
         methods = set(result["meta"].get("page_methods") or [])
-        if len(methods) == 1 and (path := methods.pop()) in paths:
+        tried_ocr = "page_notes" in (result["meta"].get("extra") or {})
+        if len(methods) == 1 and (path := methods.pop()) in paths and not (path == "text_layer" and tried_ocr):
             paths[path][0] += len(result["meta"]["page_methods"])
             paths[path][1] += result["meta"]["extract_seconds"]
     return {name: {"pages": pages, "cpu_seconds": round(cpu, 2),

@@ -69,6 +69,11 @@ class PageResult:
     note: str | None = None  # why OCR was chosen, or what failed
 
 
+# why a page is OCR'd, besides a garbled text layer (see garbled_reason)
+NO_TEXT = "little or no text"
+IMAGE_PAGE = "image-dominated"
+INVISIBLE_LAYER = "invisible text layer over an image"
+
 _CID = re.compile(r"\(cid:\d+\)")
 _WORD = re.compile(r"\S+")
 
@@ -183,12 +188,12 @@ def _page(page: pymupdf.Page, opts: PdfOptions, ocr: OcrBackend | None, no_ocr_w
     reason = garbled
     if reason is None:
         if chars < opts.min_text_chars:
-            reason = "little or no text"
+            reason = NO_TEXT
         elif _image_coverage(page) >= 0.5:
             if chars < opts.image_page_max_text_chars:
-                reason = "image-dominated"
+                reason = IMAGE_PAGE
             elif opts.reocr_invisible_text and _mostly_invisible(page):
-                reason = "invisible text layer over an image"
+                reason = INVISIBLE_LAYER
     if reason is None:
         return PageResult(layer, "text_layer")
     if not _has_ink(page):
@@ -198,8 +203,9 @@ def _page(page: pymupdf.Page, opts: PdfOptions, ocr: OcrBackend | None, no_ocr_w
         note = f"not OCR'd, {no_ocr_why} ({reason})"
         return PageResult(layer, "text_layer", note=note) if chars else PageResult(PageLines(), "error", note=note)
     text = drop_ocr_noise(ocr.recognize(_ocr_pixmap(page, opts)))
-    if not garbled and _alnum(text) < _alnum(layer_text):
-        # a short but sound text layer (form labels, a title over a picture) beats OCR that read less of it
+    if reason in (NO_TEXT, IMAGE_PAGE) and _alnum(text) < _alnum(layer_text):
+        # a short but sound text layer (form labels, a title over a picture) beats OCR that read less of it;
+        # a garbled or invisible (someone else's OCR) layer is replaced whatever OCR reads
         return PageResult(layer, "text_layer", note=f"OCR read less than the text layer ({reason})")
     return PageResult(PageLines.from_text(text), "ocr", note=reason)
 

@@ -148,3 +148,18 @@ def test_isolated_extraction_survives_timeouts_and_memory_limits():
     starved = IsolatedExtractor(memory_mb=256).extract(str(shared_path("pdf", "ocrmypdf", "hugemono.pdf")),
                                                         PdfOptions(memory_mb=256))
     assert starved["reason"] is not None or "error" in starved["meta"]["page_methods"]
+
+
+def test_short_sound_text_layer_is_kept_when_ocr_reads_less():
+    result = extract_pdf(str(shared_path("pdf", "py-pdf-sample-files", "pdflatex-forms.pdf")))
+    assert result["meta"]["page_methods"] == ["text_layer"]
+    assert result["text"].split() == ["Name", "Check", "Submit"]
+    assert "OCR read less than the text layer" in result["meta"]["extra"]["page_notes"]
+
+
+def test_invisible_ocr_layer_over_a_scan_is_ocrd_again():
+    result = extract_pdf(str(shared_path("pdf", "olmocr-bench", "small_page_size.pdf")))
+    assert result["meta"]["page_methods"] == ["ocr"]
+    assert result["meta"]["extra"]["ocr_reasons"] == "invisible text layer over an image"
+    # the old hidden layer reads "four or live-fold"; the running head "400 BRITISH HUSBANDRY." is dropped
+    assert "four or five-fold" in result["text"] and "HUSBANDRY" not in result["text"]
