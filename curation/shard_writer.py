@@ -191,14 +191,16 @@ ORDERED_SCHEMA = pa.schema([("order", pa.int64()), ("source", pa.string()), ("to
                             ("n_bytes", pa.int64())])
 
 
-def order_batch(batch: pa.RecordBatch, seed: int, dtype: np.dtype) -> pa.RecordBatch:
+def order_batch(batch: pa.RecordBatch, seed: int, info: TokenizerInfo) -> pa.RecordBatch:
     """Copies of documents (``source, id, tokens, text, copy``) -> shuffle key and tokens as shard bytes (pure)."""
     sources, ids = _sources(batch), batch.column("id").to_pylist()
     order = copy_order_keys(doc_keys(sources, ids, seed), batch.column("copy").to_numpy())
     tokens = batch.column("tokens")
     values = tokens.flatten().to_numpy()
-    if len(values) and int(values.max()) > np.iinfo(dtype).max:
-        raise ValueError(f"token id {int(values.max())} does not fit the shard dtype {dtype.name}")
+    if len(values) and int(values.max()) >= info.vocab_size:
+        raise ValueError(f"token id {int(values.max())} is outside the vocabulary of the shards' tokenizer "
+                         f"({info.vocab_size}): were the documents tokenized with another tokenizer?")
+    dtype = info.dtype
     lengths = pc.list_value_length(tokens).to_numpy(zero_copy_only=False).astype(np.int64)
     byte_offsets = np.zeros(len(lengths) + 1, dtype=np.int32)
     np.cumsum(lengths * dtype.itemsize, out=byte_offsets[1:])
@@ -209,7 +211,7 @@ def order_batch(batch: pa.RecordBatch, seed: int, dtype: np.dtype) -> pa.RecordB
          pc.binary_length(batch.column("text")).cast(pa.int64())], schema=ORDERED_SCHEMA)
 
 
-def _ordered_copies(df, copies_col, seed: int, dtype: np.dtype):
+def _ordered_copies(df, copies_col, seed: int, info: TokenizerInfo):
     """Every copy of every document of ``df`` as (order, source, token_bytes, n_bytes), globally sorted."""
     from pyspark.sql import functions as F
 
@@ -217,7 +219,7 @@ def _ordered_copies(df, copies_col, seed: int, dtype: np.dtype):
 
     copies = df.select("source", "id", "tokens", "text",
                        F.posexplode(F.array_repeat(F.lit(0), copies_col.cast("int"))).alias("copy", "_"))
-    ordered = map_batches(copies.drop("_"), lambda b: order_batch(b, seed, dtype), ORDERED_SCHEMA)
+    ordered = map_batches(copies.drop("_"), lambda b: order_batch(b, seed, info), ORDERED_SCHEMA)
     # ties (the same source and id twice) are broken by content, so the order never depends on partitioning
     return ordered.orderBy("order", "token_bytes")
 
@@ -244,6 +246,8 @@ class ShardStage(Stage):
 
     def apply(self, df, ctx: StageContext) -> StageResult:
         p = self.params
+        if "tokens" not in df.columns:
+            raise ValueError("the shards stage needs tokenized documents: put a tokenize stage before it")
         info = tokenizer_info(p.tokenizer, p.eos_token)
         mix = load_mix(p.mix) if p.mix else None
         candidates = df.select("source", "id", "n_tokens").toArrow()
@@ -272,7 +276,7 @@ class ShardStage(Stage):
         os.makedirs(artifacts_dir, exist_ok=True)
         shutil.copyfile(p.tokenizer, os.path.join(artifacts_dir, TOKENIZER_FILE))
         mix_fields = {"spec": mix.model_dump() if mix else None, "report": plan.report()}
-        train = _ordered_copies(kept.where(F.col("split") == "train"), F.col("mix_copies"), seed, info.dtype)
+        train = _ordered_copies(kept.where(F.col("split") == "train"), F.col("mix_copies"), seed, info)
         manifest = write_shard_dir(artifacts_dir, _stream(train, info.dtype), info, p.shard_tokens,
                                    {"split": "train", "seed": seed, "mix": mix_fields})
         written = {s: v["tokens"] for s, v in manifest["sources"].items()}
@@ -282,7 +286,7 @@ class ShardStage(Stage):
         eval_sets = {}
         held_out = kept.where(F.col("split") == "eval").withColumn("source", F.coalesce("source", F.lit("")))
         for source in sorted(r["source"] for r in held_out.select("source").distinct().collect()):
-            docs = _ordered_copies(held_out.where(F.col("source") == source), F.lit(1), seed, info.dtype)
+            docs = _ordered_copies(held_out.where(F.col("source") == source), F.lit(1), seed, info)
             m = write_shard_dir(os.path.join(artifacts_dir, EVAL_DIR, _dir_name(source)), _stream(docs, info.dtype),
                                 info, p.shard_tokens, {"split": "eval", "source": source, "seed": seed})
             eval_sets[source] = {"documents": m["documents"], "tokens": m["tokens"]}
