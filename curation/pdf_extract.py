@@ -148,6 +148,27 @@ def _ocr_pixmap(page: pymupdf.Page, opts: PdfOptions) -> pymupdf.Pixmap:
     return pixmap
 
 
+# A "word" of 20+ letters ("CompositionofthepretrainingdataforOLMo2"): a font without space glyphs whose
+# word gaps are too narrow for MuPDF to turn into spaces
+_RUN_TOGETHER = re.compile(r"[^\W\d_]{20,}")
+# a gap wider than this fraction of the font size between two glyphs of a line is a word space
+WORD_GAP = 0.1
+
+
+def _respaced(line: dict) -> str:
+    """A line's text rebuilt from its glyph boxes, with a space wherever two glyphs stand a word gap apart."""
+    out: list[str] = []
+    previous = None
+    for span in line["spans"]:
+        for char in span["chars"]:
+            if previous is not None and char["c"] != " " and out[-1] != " " \
+                    and char["bbox"][0] - previous["bbox"][2] > WORD_GAP * span["size"]:
+                out.append(" ")
+            out.append(char["c"])
+            previous = char
+    return "".join(out)
+
+
 def _text_layer_lines(page: pymupdf.Page) -> PageLines:
     """Lines of the text layer in content order with their vertical position; blocks end with a blank line.
 
@@ -155,10 +176,14 @@ def _text_layer_lines(page: pymupdf.Page) -> PageLines:
     rotated axis labels) are dropped.
     """
     data = page.get_text("dict", flags=pymupdf.TEXTFLAGS_TEXT)
+    glyphs = None  # the page's glyph positions, read only if some line needs its word spaces rebuilt
     lines = []
-    for block in data["blocks"]:
-        for line in block.get("lines", ()):
+    for b, block in enumerate(data["blocks"]):
+        for n, line in enumerate(block.get("lines", ())):
             text = "".join(span["text"] for span in line["spans"])
+            if _RUN_TOGETHER.search(text):
+                glyphs = glyphs or page.get_text("rawdict", flags=pymupdf.TEXTFLAGS_TEXT)
+                text = _respaced(glyphs["blocks"][b]["lines"][n])
             if text.strip():
                 lines.append((line["dir"], line["bbox"], text))
         lines.append(None)
