@@ -163,3 +163,9 @@ def test_invisible_ocr_layer_over_a_scan_is_ocrd_again():
     assert result["meta"]["extra"]["ocr_reasons"] == "invisible text layer over an image"
     # the old hidden layer reads "four or live-fold"; the running head "400 BRITISH HUSBANDRY." is dropped
     assert "four or five-fold" in result["text"] and "HUSBANDRY" not in result["text"]
+
+
+def test_run_together_words_get_their_spaces_back():
+    # the caption font has no space glyphs and narrow gaps: MuPDF alone gives "Table1 Compositionofthe..."
+    result = extract_pdf(str(shared_path("pdf", "olmocr-bench", "olmo2-pg4.pdf")), TEXT_ONLY)
+    assert "Table 1 Composition of the pretraining data for OLMo 2." in result["text"]
