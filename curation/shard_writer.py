@@ -9,11 +9,13 @@ stage's ``_artifacts/``:
   hash of (document, copy index), so the bytes depend only on the documents, the mix and the seed;
 - ``eval/<source>/``: the held-out documents of each source (``eval_fraction``), same format;
 - ``tokenizer.json``: the tokenizer, so the directory decodes on its own;
-- ``megatron/train.bin/.idx`` when ``megatron: true``.
+- ``megatron/train.bin/.idx`` when ``megatron: true``;
+- ``sources/<source>/`` when ``per_source_dirs: true``: each source's training documents once, unmixed, for
+  trainers that sample sources themselves (mixture sweeps: ``curate train ... --source NAME=DIR``).
 
 Params: ``tokenizer`` (the tokenize stage's tokenizer.json), ``eos_token``, ``mix`` (mix file, see
 ``curation/mixing.py``; none: every document once), ``shard_tokens`` (a shard is closed once it holds at least this
-many tokens; documents are never split), ``eval_fraction``, ``megatron``. See docs/shards.md.
+many tokens; documents are never split), ``eval_fraction``, ``megatron``, ``per_source_dirs``. See docs/shards.md.
 """
 from __future__ import annotations
 
@@ -39,6 +41,7 @@ from curation.tokenizer import TokenizerInfo, tokenizer_info
 
 TOKENIZER_FILE = "tokenizer.json"
 EVAL_DIR = "eval"
+SOURCES_DIR = "sources"
 MEGATRON_DIR = "megatron"
 
 
@@ -161,6 +164,7 @@ class ShardParams(StageParams):
     shard_tokens: int = Field(default=50_000_000, gt=0)
     eval_fraction: float = Field(default=0.0, ge=0.0, lt=1.0)
     megatron: bool = False
+    per_source_dirs: bool = False
 
 
 def mixed_schema(columns: list[str]) -> pa.Schema:
@@ -268,6 +272,19 @@ class ShardStage(Stage):
                            after_write=lambda kept, _rejected, artifacts: self._write(kept, artifacts, info, mix,
                                                                                        plan, seed))
 
+    def _write_by_source(self, df, root: str, split: str, info: TokenizerInfo, seed: int) -> dict:
+        """One shard directory per source under ``root`` with each of its documents once, in shuffle order."""
+        from pyspark.sql import functions as F
+
+        df = df.withColumn("source", F.coalesce("source", F.lit("")))
+        written = {}
+        for source in sorted(r["source"] for r in df.select("source").distinct().collect()):
+            docs = _ordered_copies(df.where(F.col("source") == source), F.lit(1), seed, info)
+            m = write_shard_dir(os.path.join(root, _dir_name(source)), _stream(docs, info.dtype), info,
+                                self.params.shard_tokens, {"split": split, "source": source, "seed": seed})
+            written[source] = {"documents": m["documents"], "tokens": m["tokens"]}
+        return written
+
     def _write(self, kept, artifacts_dir: str, info: TokenizerInfo, mix: Mix | None, plan: MixPlan,
                seed: int) -> dict:
         from pyspark.sql import functions as F
@@ -283,13 +300,11 @@ class ShardStage(Stage):
         planned = {s: sp.achieved_tokens for s, sp in plan.sources.items() if sp.achieved_tokens}
         if written != planned:
             raise RuntimeError(f"shards hold {written} tokens per source, the mix plan {planned}")
-        eval_sets = {}
-        held_out = kept.where(F.col("split") == "eval").withColumn("source", F.coalesce("source", F.lit("")))
-        for source in sorted(r["source"] for r in held_out.select("source").distinct().collect()):
-            docs = _ordered_copies(held_out.where(F.col("source") == source), F.lit(1), seed, info)
-            m = write_shard_dir(os.path.join(artifacts_dir, EVAL_DIR, _dir_name(source)), _stream(docs, info.dtype),
-                                info, p.shard_tokens, {"split": "eval", "source": source, "seed": seed})
-            eval_sets[source] = {"documents": m["documents"], "tokens": m["tokens"]}
+        eval_sets = self._write_by_source(kept.where(F.col("split") == "eval"), os.path.join(artifacts_dir, EVAL_DIR),
+                                          "eval", info, seed)
+        if p.per_source_dirs:
+            self._write_by_source(kept.where(F.col("split") == "train"), os.path.join(artifacts_dir, SOURCES_DIR),
+                                  "train", info, seed)
         if p.megatron:
             from curation.megatron_export import export_megatron
 

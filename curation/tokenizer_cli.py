@@ -124,15 +124,16 @@ def decode(
 
 
 @app.command()
-def verify(shard_dir: str = typer.Argument(..., help="a shard directory; its eval/<source>/ dirs are checked too")):
+def verify(shard_dir: str = typer.Argument(..., help="a shard directory; its eval/ and sources/ dirs are checked too")):
     """Check checksums, index offsets, EOS after each document and token ids; exit 1 on any problem."""
     from curation.shard_format import read_manifest
-    from curation.shard_writer import EVAL_DIR, verify_shard_dir
+    from curation.shard_writer import EVAL_DIR, SOURCES_DIR, verify_shard_dir
 
     dirs = [shard_dir]
-    eval_root = os.path.join(shard_dir, EVAL_DIR)
-    if os.path.isdir(eval_root):
-        dirs += [os.path.join(eval_root, d) for d in sorted(os.listdir(eval_root))]
+    for sub in (EVAL_DIR, SOURCES_DIR):
+        root = os.path.join(shard_dir, sub)
+        if os.path.isdir(root):
+            dirs += [os.path.join(root, d) for d in sorted(os.listdir(root))]
     failed = False
     for d in dirs:
         problems = verify_shard_dir(d)

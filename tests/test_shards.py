@@ -146,7 +146,7 @@ inputs:
 stages:
   ingest: {{}}
   tokenize: {{tokenizer: "{tok}", train_vocab_size: 1024, train_max_bytes: 400000}}
-  shards: {{tokenizer: "{tok}", mix: "{mix}", shard_tokens: 100000, eval_fraction: 0.1}}
+  shards: {{tokenizer: "{tok}", mix: "{mix}", shard_tokens: 100000, eval_fraction: 0.1, per_source_dirs: true}}
 """
 
 
@@ -175,3 +175,7 @@ def test_pipeline_run_trains_a_tokenizer_and_writes_mixed_shards(spark, tmp_path
     assert stats["shards"]["kept"] + stats["shards"]["rejected"] == stats["tokenize"]["kept"]
     assert verify_shard_dir(shards) == [] and "web" in os.listdir(os.path.join(shards, "eval"))
     assert manifest["tokens"] == sum(r["achieved_tokens"] for r in report.values())
+    # per-source directories: each training document once, unmixed
+    for source in ("web", "wiki"):
+        unmixed = read_manifest(os.path.join(shards, "sources", source))
+        assert (unmixed["split"], unmixed["tokens"]) == ("train", report[source]["available_tokens"])
