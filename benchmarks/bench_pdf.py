@@ -184,7 +184,7 @@ SCORERS = {"present": presence_passes, "absent": presence_passes, "order": order
 
 _LATEX_UNPRINTED = re.compile(
     r"\\(documentclass|usepackage|begin|end|label|ref|eqref|cite|includegraphics|date|lipsum|blindtext)"
-    r"\*?(\[[^\]]*\])?(\{[^}]*\})?(\{[^}]*\})?")
+    r"\*?(\s*(\[[^\]]*\]|\{[^}]*\}))*")
 
 
 def latex_words(source: str) -> list[str]:
