@@ -19,6 +19,7 @@ import numpy as np
 import pymupdf
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from curation.file_source import open_binary
 from curation.ocr import OCR_BACKENDS, OcrBackend, ocr_backend
 from curation.pdf_cleanup import PageLines, clean_pages, drop_ocr_noise
 
@@ -66,7 +67,7 @@ class PdfOptions(BaseModel):
 class PageResult:
     lines: PageLines
     method: str  # text_layer / ocr / blank / error
-    note: str | None = None  # why OCR was chosen, or what failed
+    note: str | None = None  # OCR pages: why OCR was needed; others: why OCR was not used, or what failed
 
 
 # why a page is OCR'd, besides a garbled text layer (see garbled_reason)
@@ -259,8 +260,6 @@ def _read(source: bytes | str, max_bytes: int) -> bytes | str:
     if isinstance(source, (bytes, bytearray)):
         data = bytes(source)
     else:
-        from curation.file_source import open_binary
-
         with open_binary(source) as f:
             data = f.read(max_bytes + 1)
     if not data:
