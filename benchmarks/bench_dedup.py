@@ -233,5 +233,56 @@ def scaling(sizes: str = typer.Option("1k,10k,100k"), partitions: int = typer.Op
     (RESULTS / "dedup_scaling.json").write_text(json.dumps({"machine": benchlib.machine_info(), "rows": rows}, indent=2))
 
 
+@app.command()
+def natural(threshold: float = typer.Option(0.8)):
+    """dedup_natural.jsonl.gz: within every labelled group, are all pairs at Jaccard >= threshold (brute force)
+    found, and does no cluster mix a group with unrelated documents?"""
+    import shutil
+    from collections import defaultdict
+
+    benchlib, _ = _bench_lib()
+    sys.path.insert(0, str(REPO))
+    from curation.dedup_eval import clusters_from_annotated, score, true_pairs
+    from curation.runner import Runner, read_parquet
+    from curation.spark_runtime import get_spark
+    from curation.spec import load_spec
+
+    src = BENCH.parent / "data" / "dedup_natural.jsonl.gz"
+    work = OUT / "natural"
+    shutil.rmtree(work, ignore_errors=True)
+    spec = load_spec(REPO / "pipelines" / "dedup.yaml", [f"inputs.0.path={src}", f"out={work}",
+                                                          f"stages.minhash.threshold={threshold}"])
+    spark = get_spark(master="local[2]", driver_memory="2g",
+                      conf={"spark.sql.shuffle.partitions": "2", "spark.default.parallelism": "2"})
+    Runner(spec, spark, log=lambda m: None, progress_every=3600).run()
+    annotated = read_parquet(spark, f"{work}/minhash").select("id", "dup_cluster", "dup_of", "exact_dup_of").toArrow()
+    spark.stop()
+    docs = benchlib.read_jsonl(str(src))
+    group_of = {str(d["id"]): d["group"] for d in docs}
+    clusters, removed = clusters_from_annotated(annotated)
+    cluster_of = {x: i for i, c in enumerate(clusters) for x in c}
+    truth = true_pairs(list(group_of), [d["text"] for d in docs], threshold)
+    members: dict[str, set[str]] = defaultdict(set)
+    for doc, g in group_of.items():
+        if g is not None:
+            members[g].add(doc)
+    groups = {}
+    for g, docs_in_group in sorted(members.items()):
+        inside = [(a, b) for a, b in truth if a in docs_in_group and b in docs_in_group]
+        found = [(a, b) for a, b in inside if a in cluster_of and cluster_of.get(b) == cluster_of[a]]
+        groups[g] = {"docs": len(docs_in_group), "true_pairs": len(inside), "found": len(found),
+                     "recovered": len(found) == len(inside) and len(inside) > 0}
+    mixed = [c for c in clusters if len({group_of[x] for x in c}) > 1 and any(group_of[x] for x in c)]
+    out = {"threshold": threshold, "docs": len(group_of), "clusters": len(clusters), "removed": len(removed),
+           "all_pairs": score(clusters, set(removed), truth),
+           "groups": len(groups), "groups_recovered": sum(g["recovered"] for g in groups.values()),
+           "clusters_mixing_a_group_with_other_docs": len(mixed), "mixed_examples": mixed[:3], "per_group": groups}
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "dedup_natural.json").write_text(json.dumps(out, indent=2))
+    print(json.dumps({k: v for k, v in out.items() if k != "per_group"}, indent=1))
+    for g, v in groups.items():
+        print(f"{g:60s} {v}")
+
+
 if __name__ == "__main__":
     app()

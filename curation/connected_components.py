@@ -73,7 +73,7 @@ def join_small(big: DataFrame, small: DataFrame, on: str, how: str, broadcast_ro
 def keep_order(columns: list[str], keep: list[str]) -> list[Column]:
     """Sort expressions for a keep policy such as ``["quality_score desc", "length desc", "id asc"]``.
 
-    ``length`` is the text length in characters. An annotation column that this table lacks (e.g.
+    ``length`` is the text length in characters (a ``length`` column if the table has one). An annotation column that this table lacks (e.g.
     ``quality_score`` before any scoring stage) is skipped; any other unknown column is an error. Nulls sort last.
     """
     order: list[Column] = []
@@ -82,7 +82,7 @@ def keep_order(columns: list[str], keep: list[str]) -> list[Column]:
         direction = direction.strip().lower() or "asc"
         if direction not in ("asc", "desc"):
             raise ValueError(f"keep order {item!r}: direction must be asc or desc")
-        if name == "length":
+        if name == "length" and "length" not in columns:
             col = F.length("text")
         elif name in columns:
             col = F.col(name)
@@ -97,10 +97,11 @@ def keep_order(columns: list[str], keep: list[str]) -> list[Column]:
 
 
 def choose_kept(members: DataFrame, group: str, order: list[Column]) -> DataFrame:
-    """(id, kept, group_size): for every row of ``members``, the id its ``group`` keeps under ``order``."""
+    """(id, group, kept, group_size): for every row of ``members``, the id its ``group`` keeps under ``order``."""
     by_group = Window.partitionBy(group)
     ranked = Window.partitionBy(group).orderBy(*order).rowsBetween(Window.unboundedPreceding, Window.currentRow)
-    return members.select("id", F.first("id").over(ranked).alias("kept"), F.count("*").over(by_group).alias("group_size"))
+    return members.select("id", group, F.first("id").over(ranked).alias("kept"),
+                          F.count("*").over(by_group).alias("group_size"))
 
 
 def annotate_clusters(docs: DataFrame, components: DataFrame, keep: list[str], broadcast_rows: int,

@@ -15,7 +15,7 @@ from pydantic import Field
 
 from curation.stage import Stage, StageContext, StageParams, StageResult
 
-HASH_SCHEMA = pa.schema([("id", pa.string()), ("text_hash", pa.string())])
+HASH_SCHEMA = pa.schema([("id", pa.string()), ("text_hash", pa.string()), ("length", pa.int64())])
 
 
 class ExactDedupParams(StageParams):
@@ -37,7 +37,7 @@ def dedup_keys(texts: pa.Array, normalize: bool) -> pa.Array:
 
 
 def text_hashes(batch: pa.RecordBatch, key: str, normalize: bool) -> pa.RecordBatch:
-    """(id, text_hash) for a batch with columns id, text and url."""
+    """(id, text_hash, length of the text in characters) for a batch with columns id, text and url."""
     parts = []
     if key in ("text", "text_and_url"):
         parts.append(dedup_keys(batch.column("text"), normalize))
@@ -45,7 +45,9 @@ def text_hashes(batch: pa.RecordBatch, key: str, normalize: bool) -> pa.RecordBa
         parts.append(pc.fill_null(batch.column("url"), ""))
     joined = parts[0] if len(parts) == 1 else pc.binary_join_element_wise(parts[0], parts[1], "\x00")
     digests = [xxhash.xxh3_128_hexdigest(s) for s in joined.cast(pa.large_binary()).to_pylist()]
-    return pa.RecordBatch.from_arrays([batch.column("id"), pa.array(digests, pa.string())], schema=HASH_SCHEMA)
+    length = pc.fill_null(pc.utf8_length(batch.column("text")), 0).cast(pa.int64())
+    return pa.RecordBatch.from_arrays([batch.column("id"), pa.array(digests, pa.string()), length],
+                                      schema=HASH_SCHEMA)
 
 
 class ExactDedupStage(Stage):
@@ -63,13 +65,12 @@ class ExactDedupStage(Stage):
         p: ExactDedupParams = self.params
         key, normalize = p.key, p.normalize
         base = df.drop("text_hash", "exact_dup_of")
-        hashes = map_batches(base.select("id", "text", "url"), lambda b: text_hashes(b, key, normalize),
-                             HASH_SCHEMA).localCheckpoint()
-        repeated = hashes.groupBy("text_hash").count().where(F.col("count") > 1).select("text_hash")
-        in_groups = join_small(hashes, repeated, "text_hash", "left_semi", p.broadcast_rows)
-        members = join_small(base, in_groups, "id", "inner", p.broadcast_rows)
-        kept = choose_kept(members, "text_hash", keep_order(members.columns, p.keep))
-        dups = kept.where(F.col("kept") != F.col("id")).select("id", F.col("kept").alias("exact_dup_of"))
-        annotations = join_small(hashes, dups.localCheckpoint(), "id", "left", p.broadcast_rows)
-        out = join_small(base, annotations, "id", "left", p.broadcast_rows)
+        # the keep decision runs on a small table: id, hash, length and the keep columns the input has
+        keep_columns = [c for c in (item.split()[0] for item in p.keep) if c in base.columns and c != "id"]
+        hashes = map_batches(base.select("id", "text", "url"), lambda b: text_hashes(b, key, normalize), HASH_SCHEMA)
+        keyed = hashes.join(base.select("id", *keep_columns), "id") if keep_columns else hashes
+        kept = choose_kept(keyed, "text_hash", keep_order(keyed.columns, p.keep))
+        annotations = kept.select(
+            "id", "text_hash", F.when(F.col("kept") != F.col("id"), F.col("kept")).alias("exact_dup_of"))
+        out = join_small(base, annotations.localCheckpoint(), "id", "left", p.broadcast_rows)
         return StageResult(kept=out.select(*base.columns, "text_hash", "exact_dup_of"))

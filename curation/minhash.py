@@ -395,8 +395,7 @@ class MinHashStage(Stage):
         seed = ctx.seed if p.seed is None else p.seed
         base = df.drop("dup_cluster", "dup_cluster_size", "dup_of")
         searched = base.where("exact_dup_of IS NULL") if "exact_dup_of" in base.columns else base
-        edges = near_duplicate_pairs(searched, p, bands, rows, seed).localCheckpoint()
-        components = connected_components(edges)
+        components = connected_components(near_duplicate_pairs(searched, p, bands, rows, seed))
         out = annotate_clusters(base, components, p.keep, p.broadcast_rows, searched_if="exact_dup_of IS NULL"
                                 if "exact_dup_of" in base.columns else None)
         ctx.log(f"[{ctx.stage_name}] minhash {p.num_perm} perms, {bands} bands x {rows} rows, "
@@ -420,7 +419,8 @@ def near_duplicate_pairs(docs, p: MinHashParams, bands: int, rows: int, seed: in
     if not p.verify:
         return pairs
     members = pairs.select(F.col("a").alias("id")).union(pairs.select(F.col("b").alias("id"))).distinct()
-    texts = join_small(docs.select("id", "text"), members.localCheckpoint(), "id", "left_semi", p.broadcast_rows)
+    texts = join_small(docs.select("id", "text"), members.localCheckpoint(), "id", "left_semi",
+                       p.broadcast_rows).localCheckpoint()  # candidates' texts, read once for both sides
     with_texts = (pairs.join(texts.withColumnRenamed("id", "a").withColumnRenamed("text", "text_a"), "a")
                   .join(texts.withColumnRenamed("id", "b").withColumnRenamed("text", "text_b"), "b")
                   .select("a", "b", "text_a", "text_b"))
