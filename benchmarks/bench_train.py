@@ -7,7 +7,8 @@ Builds per-source shards (byte-level BPE trained here) under ``--out``, then
 1. trains one proxy on the uniform mixture and reports eval loss against each eval set's unigram entropy;
 2. trains a swarm of ``--swarm`` proxies on random mixtures, then each of them alone, and reports throughput of
    both and the largest swarm-vs-solo difference.
-Throughput is given per CPU-second of this process as well as per wall second, because other jobs share the CPU.
+Throughput is training tokens per CPU-second of this process (evaluation excluded): other jobs share the CPU, so wall
+time says little here; on a GPU, read ``tokens_per_second`` in the metrics files.
 Results go to ``<out>/bench_train.json``.
 """
 from __future__ import annotations
@@ -16,7 +17,6 @@ import argparse
 import json
 import os
 import sys
-import time
 
 import numpy as np
 import torch
@@ -45,12 +45,6 @@ def build_shards(out: str, sources: list[str], text_bytes: int, vocab_size: int)
     return train_dirs, eval_dirs
 
 
-def timed(fn):
-    wall, cpu = time.perf_counter(), time.process_time()
-    result = fn()
-    return result, time.perf_counter() - wall, time.process_time() - cpu
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default="benchmarks/out/train")
@@ -75,34 +69,32 @@ def main() -> None:
                          eval_tokens=32_768, device=args.device, log_every=50)
     report: dict = {"args": vars(args), "torch": torch.__version__, "cpu_count": os.cpu_count()}
 
-    solo, wall, cpu = timed(lambda: train_proxy({s: 1.0 for s in names}, sources, evals, config, args.solo_tokens,
-                                                seed=0, out_dir=os.path.join(args.out, "solo")))
-    report["solo"] = {"params": solo["params"], "non_embedding_params": solo["non_embedding_params"],
-                      "tokens": solo["tokens_trained"], "wall_s": wall, "cpu_s": cpu,
-                      "train_tokens_per_wall_s": solo["tokens_per_second"],
-                      "tokens_per_cpu_s": solo["tokens_trained"] / cpu, "eval": solo["eval"]}
+    solo = train_proxy({s: 1.0 for s in names}, sources, evals, config, args.solo_tokens, seed=0,
+                       out_dir=os.path.join(args.out, "solo"))
+    report["solo"] = {key: solo[key] for key in ("params", "non_embedding_params", "tokens_trained", "train_seconds",
+                                                 "train_cpu_seconds", "tokens_per_cpu_second", "eval")}
     print(f"{args.model}: {solo['params']:,} params ({solo['non_embedding_params']:,} non-embedding), "
-          f"{solo['tokens_trained']:,} tokens in {cpu:.1f} CPU-s ({solo['tokens_trained'] / cpu:,.0f} tokens/CPU-s, "
-          f"{solo['tokens_per_second']:,.0f} tokens/s wall while training)")
+          f"{solo['tokens_trained']:,} tokens in {solo['train_cpu_seconds']:.1f} CPU-s of training "
+          f"({solo['tokens_per_cpu_second']:,.0f} tokens/CPU-s)")
     for name, r in solo["eval"].items():
         print(f"  {name:>8}: eval loss {r['loss']:.3f} vs unigram entropy {r['unigram_entropy']:.3f} nats/token "
               f"({r['loss'] / r['unigram_entropy']:.2f}x), {r['bits_per_byte']:.3f} bits/byte")
 
     rng = np.random.default_rng(0)
     mixtures = [dict(zip(names, rng.dirichlet(np.ones(len(names))).tolist())) for _ in range(args.swarm)]
-    swarm, swarm_wall, swarm_cpu = timed(lambda: train_swarm(mixtures, sources, evals, config, args.swarm_tokens,
-                                                             seed=0))
-    solos, solos_wall, solos_cpu = timed(lambda: [train_proxy(m, sources, evals, config, args.swarm_tokens, seed=0)
-                                                  for m in mixtures])
+    swarm = train_swarm(mixtures, sources, evals, config, args.swarm_tokens, seed=0)
+    solos = [train_proxy(m, sources, evals, config, args.swarm_tokens, seed=0) for m in mixtures]
     worst = max(abs(a["eval"][s]["loss"] - b["eval"][s]["loss"]) for a, b in zip(swarm, solos) for s in names)
     tokens = args.swarm * swarm[0]["tokens_trained"]
+    solos_cpu = sum(m["train_cpu_seconds"] for m in solos)
     report["swarm"] = {"members": args.swarm, "tokens_per_member": swarm[0]["tokens_trained"],
-                       "swarm_wall_s": swarm_wall, "swarm_cpu_s": swarm_cpu, "solo_runs_wall_s": solos_wall,
-                       "solo_runs_cpu_s": solos_cpu, "swarm_tokens_per_cpu_s": tokens / swarm_cpu,
+                       "swarm_train_cpu_s": swarm[0]["train_cpu_seconds"], "solo_runs_train_cpu_s": solos_cpu,
+                       "swarm_tokens_per_cpu_s": tokens / swarm[0]["train_cpu_seconds"],
                        "solo_tokens_per_cpu_s": tokens / solos_cpu, "max_eval_loss_difference": worst}
-    print(f"swarm of {args.swarm}: {tokens:,} tokens in {swarm_cpu:.1f} CPU-s ({tokens / swarm_cpu:,.0f} tokens/CPU-s);"
-          f" the same {args.swarm} trained one by one: {solos_cpu:.1f} CPU-s ({tokens / solos_cpu:,.0f} tokens/CPU-s);"
-          f" largest eval-loss difference swarm vs solo {worst:.2e} nats")
+    print(f"swarm of {args.swarm}: {tokens:,} tokens in {swarm[0]['train_cpu_seconds']:.1f} CPU-s of training "
+          f"({tokens / swarm[0]['train_cpu_seconds']:,.0f} tokens/CPU-s); the same {args.swarm} one by one: "
+          f"{solos_cpu:.1f} CPU-s ({tokens / solos_cpu:,.0f} tokens/CPU-s); largest eval-loss difference swarm vs "
+          f"solo {worst:.2e} nats")
     with open(os.path.join(args.out, "bench_train.json"), "w") as f:
         json.dump(report, f, indent=2)
 

@@ -17,16 +17,15 @@ from __future__ import annotations
 import copy
 import functools
 import os
-import time
 
 import torch
 from torch.func import functional_call, vmap
 
 from train.model import GPT, ModelConfig, model_config, next_token_loss
 from train.shard_reader import MixtureSampler
-from train.trainer import (TrainConfig, autocast, base_metrics, evaluate, finish_metrics, lr_at, make_optimizer,
-                           open_sources, resolve_device, save_checkpoint, training_steps, unigram_entropies,
-                           write_json)
+from train.trainer import (Stopwatch, TrainConfig, autocast, base_metrics, evaluate, finish_metrics, lr_at,
+                           make_optimizer, open_sources, resolve_device, save_checkpoint, training_steps,
+                           unigram_entropies, write_json)
 
 
 class StackedGPT:
@@ -83,7 +82,7 @@ def train_swarm(mixtures: list[dict[str, float]], sources: dict[str, str], eval_
     losses_fn = torch.compile(swarm.losses) if config.compile else swarm.losses
     steps = training_steps(token_budget, config)
     train_loss: list[list] = []
-    started = time.perf_counter()
+    stopwatch = Stopwatch()
     for step in range(steps):
         for group in optimizer.param_groups:
             group["lr"] = lr_at(step, steps, config)
@@ -96,7 +95,7 @@ def train_swarm(mixtures: list[dict[str, float]], sources: dict[str, str], eval_
         optimizer.zero_grad(set_to_none=True)
         if step % config.log_every == 0 or step == steps - 1:
             train_loss.append([step, losses.tolist()])
-    seconds = time.perf_counter() - started
+    training = stopwatch.elapsed()
     # every member scores every eval window: fewer windows per batch keep the swarm's logits as large as one model's
     eval_results = evaluate(swarm.summed_nats, evals, config, device,
                             max(1, config.eval_batch_size // len(mixtures)))
@@ -108,7 +107,7 @@ def train_swarm(mixtures: list[dict[str, float]], sources: dict[str, str], eval_
         metrics["swarm_size"] = len(mixtures)
         metrics["train_loss"] = [[step, member_losses[k]] for step, member_losses in train_loss]
         # throughput of the whole swarm: the members share the device and the wall clock
-        finish_metrics(metrics, eval_results[k], entropies, seconds, metrics["tokens_trained"] * len(mixtures))
+        finish_metrics(metrics, eval_results[k], entropies, training, metrics["tokens_trained"] * len(mixtures))
         all_metrics.append(metrics)
         if out_dir:
             member_dir = os.path.join(out_dir, f"member-{k:03d}")

@@ -134,14 +134,27 @@ def base_metrics(model_cfg: ModelConfig, model: GPT, cfg: TrainConfig, token_bud
             "tokens_trained": steps * cfg.batch_size * cfg.seq_len, "device": str(device)}
 
 
-def finish_metrics(metrics: dict, eval_result: dict, entropies: dict[str, float], seconds: float,
+class Stopwatch:
+    """Wall and CPU seconds (this process, all threads) since creation; CPU time is the fair measure of throughput
+    on a machine other jobs share."""
+
+    def __init__(self):
+        self.wall, self.cpu = time.perf_counter(), time.process_time()
+
+    def elapsed(self) -> tuple[float, float]:
+        return time.perf_counter() - self.wall, time.process_time() - self.cpu
+
+
+def finish_metrics(metrics: dict, eval_result: dict, entropies: dict[str, float], training: tuple[float, float],
                    tokens_processed: int) -> dict:
-    """Attach eval results (with each set's unigram entropy, the bar a real model must beat) and timings."""
+    """Attach eval results (with each set's unigram entropy, the bar a real model must beat) and the training
+    time (wall, CPU seconds) with the throughput it gives."""
     for name, r in eval_result.items():
         r["unigram_entropy"] = entropies[name]
     metrics["eval"] = eval_result
-    metrics["train_seconds"] = seconds
-    metrics["tokens_per_second"] = tokens_processed / seconds
+    metrics["train_seconds"], metrics["train_cpu_seconds"] = training
+    metrics["tokens_per_second"] = tokens_processed / training[0]
+    metrics["tokens_per_cpu_second"] = tokens_processed / training[1]
     return metrics
 
 
@@ -182,7 +195,7 @@ def train_proxy(mixture: dict[str, float], sources: dict[str, str], eval_sets: d
     metrics = base_metrics(model_cfg, model, config, token_budget, seed, steps, device)
     metrics["mixture"] = mixture
     train_loss = []
-    started = time.perf_counter()
+    stopwatch = Stopwatch()
     for step in range(steps):
         for group in optimizer.param_groups:
             group["lr"] = lr_at(step, steps, config)
@@ -195,12 +208,12 @@ def train_proxy(mixture: dict[str, float], sources: dict[str, str], eval_sets: d
         optimizer.zero_grad(set_to_none=True)
         if step % config.log_every == 0 or step == steps - 1:
             train_loss.append([step, loss.item()])
-    seconds = time.perf_counter() - started
+    training = stopwatch.elapsed()
     metrics["train_loss"] = train_loss
     model.eval()
     eval_result = evaluate(lambda w: model.loss(w, reduction="sum")[None], evals, config, device,
                            config.eval_batch_size)[0]
-    finish_metrics(metrics, eval_result, unigram_entropies(evals), seconds, metrics["tokens_trained"])
+    finish_metrics(metrics, eval_result, unigram_entropies(evals), training, metrics["tokens_trained"])
     if out_dir:
         save_checkpoint(model.state_dict(), model_cfg, os.path.join(out_dir, "model.safetensors"))
         write_json(metrics, os.path.join(out_dir, "metrics.json"))
