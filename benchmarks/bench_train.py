@@ -17,6 +17,7 @@ import argparse
 import json
 import os
 import sys
+from dataclasses import replace
 
 import numpy as np
 import torch
@@ -82,6 +83,8 @@ def main() -> None:
 
     rng = np.random.default_rng(0)
     mixtures = [dict(zip(names, rng.dirichlet(np.ones(len(names))).tolist())) for _ in range(args.swarm)]
+    # a lighter evaluation: it only has to show that members equal their solo runs
+    config = replace(config, eval_tokens=8192)
     swarm = train_swarm(mixtures, sources, evals, config, args.swarm_tokens, seed=0)
     solos = [train_proxy(m, sources, evals, config, args.swarm_tokens, seed=0) for m in mixtures]
     worst = max(abs(a["eval"][s]["loss"] - b["eval"][s]["loss"]) for a, b in zip(swarm, solos) for s in names)
