@@ -6,7 +6,8 @@ file system; each Python worker builds the tokenizer once (``worker_cached``) an
 
 Params: ``tokenizer`` (path to tokenizer.json), ``eos_token`` (default: the first usual EOS name the tokenizer
 has), ``train_vocab_size`` (when set and ``tokenizer`` does not exist yet, a byte-level BPE of that size is first
-trained on up to ``train_max_bytes`` of this stage's input, in seeded-hash order of id, and saved there).
+trained on up to ``train_max_bytes`` of this stage's input, in seeded-hash order of id, and saved there; the file
+then belongs to the stage: a rerun does not notice it being edited, delete it and rerun with ``--force`` to retrain).
 """
 from __future__ import annotations
 
@@ -74,8 +75,10 @@ class TokenizeStage(Stage):
     Params = TokenizeParams
 
     def fingerprint_extra(self, ctx: StageContext) -> str:
-        path = self.params.tokenizer
-        return sha256_file(path) if os.path.isfile(path) else "to-train"
+        p = self.params
+        if p.train_vocab_size:  # the stage owns the file: training it must not make the next run recompute
+            return f"trained:{p.train_vocab_size}:{p.train_max_bytes}"
+        return sha256_file(p.tokenizer) if os.path.isfile(p.tokenizer) else p.tokenizer
 
     def _train(self, df, ctx: StageContext) -> None:
         from pyspark.sql import functions as F

@@ -175,6 +175,8 @@ def test_pipeline_run_trains_a_tokenizer_and_writes_mixed_shards(spark, tmp_path
     assert stats["shards"]["kept"] + stats["shards"]["rejected"] == stats["tokenize"]["kept"]
     assert verify_shard_dir(shards) == [] and "web" in os.listdir(os.path.join(shards, "eval"))
     assert manifest["tokens"] == sum(r["achieved_tokens"] for r in report.values())
+    # a rerun skips every stage, although the first run created the tokenizer file
+    assert all(o.resumed for o in Runner(load_spec(spec_path), spark, log=lambda _: None).run().outcomes)
     # per-source directories: each training document once, unmixed
     for source in ("web", "wiki"):
         unmixed = read_manifest(os.path.join(shards, "sources", source))
