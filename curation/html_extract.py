@@ -44,7 +44,7 @@ class Extraction:
     error: str | None = None
 
 
-class ExtractionTimeout(Exception):
+class ExtractionTimeout(BaseException):  # not an Exception: libraries must not swallow it
     pass
 
 

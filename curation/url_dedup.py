@@ -59,6 +59,8 @@ def normalize_url(url: str | None) -> str | None:
             port = None
     if not scheme:
         return None
+    if not parts.netloc:  # dns:, mailto:, urn: ... have no host or path structure to normalize
+        return f"{scheme}:{parts.path}" + (f"?{parts.query}" if parts.query else "")
     if host.startswith("www."):
         host = host[4:]
     try:

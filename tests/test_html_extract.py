@@ -1,0 +1,61 @@
+"""HTML decoding and main-text extraction on real saved pages (no Spark)."""
+import gzip
+import json
+
+import pytest
+from conftest import shared_path
+
+from curation.html_extract import ENGINES, EXTRACTION_SCHEMA, decode_html, extract_text, extract_texts
+
+
+def test_decode_html_trusts_a_header_only_when_the_bytes_agree():
+    page = "<html><body><p>Grüße aus Köln – schön!</p></body></html>"
+    assert decode_html(page.encode("utf-8"), "UTF-8") == (page, "utf-8")
+    text, used = decode_html(page.encode("cp1252"), "utf-8")  # header lies
+    assert text == page and used in ("cp1252", "iso8859-1", "iso8859-15")
+    meta = '<html><head><meta charset="windows-1251"></head><body>Привет, мир</body></html>'
+    assert decode_html(meta.encode("cp1251"), "no-such-charset") == (meta, "cp1251")
+    text, _ = decode_html(b"<p>ok \xff\xfe\xfa broken</p>", None)
+    assert text.startswith("<p>ok ") and text.endswith(" broken</p>")
+
+
+@pytest.fixture(scope="module")
+def pages():
+    d = shared_path("web", "html", "trafilatura")
+    truth = json.loads((d / "ground_truth.json").read_text(encoding="utf-8"))
+    out = []
+    for item in list(truth.values())[:40]:
+        p = d / (item["file"] + ".gz")
+        if p.exists():
+            out.append((decode_html(gzip.decompress(p.read_bytes()))[0], item["with"], item["without"]))
+    return out
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_engines_find_the_main_text_of_real_pages(pages, engine):
+    table = extract_texts([html for html, _, _ in pages], engine)
+    assert table.schema == EXTRACTION_SCHEMA and table.num_rows == len(pages)
+    texts = table.column("text").to_pylist()
+    found = sum(s in t for t, (_, with_, _) in zip(texts, pages) for s in with_)
+    total = sum(len(w) for _, w, _ in pages)
+    assert found / total > 0.85, (engine, found, total)
+    assert table.column("error").null_count == len(pages)
+    assert set(table.column("extractor").to_pylist()) <= {"resiliparse", "trafilatura", "resiliparse+prune"}
+
+
+def test_default_engine_drops_boilerplate_that_plain_resiliparse_keeps(pages):
+    def leaked(engine):
+        table = extract_texts([html for html, _, _ in pages], engine)
+        return sum(s in t for t, (_, _, without) in zip(table.column("text").to_pylist(), pages) for s in without)
+
+    assert leaked("auto") < leaked("resiliparse")
+
+
+def test_bad_input_and_time_limit_are_reported_not_raised():
+    assert extract_texts([None]).column("error").to_pylist() == ["no HTML"]
+    assert extract_text("\x00\x01<<<>>>&&;;").error is None
+    huge = "<html><body>" + "<div><p>word word word</p></div>" * 20_000 + "</body></html>"
+    slow = extract_text(huge, "trafilatura", time_limit_s=0.05)
+    assert slow.text is None and "time limit" in slow.error
+    with pytest.raises(ValueError):
+        extract_text("<p>x</p>", "no-such-engine")
