@@ -134,6 +134,18 @@ def error_row(path: str, reason: str, source: str | None, fmt: str, offset: int 
     }
 
 
+def _apply_source(row: dict, source: str | None) -> None:
+    """The input's ``source`` (the spec's domain name) wins; a record's own differing value moves to meta.extra."""
+    if source is None:
+        return
+    own = row.get("source")
+    if own is not None and own != source:
+        meta = row.setdefault("meta", {}) or {}
+        meta["extra"] = {**(meta.get("extra") or {}), "source": own}
+        row["meta"] = meta
+    row["source"] = source
+
+
 def read_files(spark, paths: list[str], record_fn: Callable[[str, dict], Iterator[dict]], options: dict,
                source: str | None, fmt: str):
     """DataFrame (``READ_SCHEMA``) of every record of every file; one Spark task per file."""
@@ -145,8 +157,7 @@ def read_files(spark, paths: list[str], record_fn: Callable[[str, dict], Iterato
                 rows: list[dict] = []
                 try:
                     for row in record_fn(path, options):
-                        if row.get("source") is None:
-                            row["source"] = source
+                        _apply_source(row, source)
                         row.setdefault("format", fmt)
                         rows.append(row)
                         if len(rows) >= BATCH_ROWS:

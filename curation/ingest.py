@@ -58,7 +58,7 @@ def read_parquet(spark, inp):
     out = df.select(
         (F.col("id").cast("string") if "id" in cols else F.concat(F.lit(base + ":"), idx.cast("string"))).alias("id"),
         F.col("text"),
-        (F.coalesce(F.col("source").cast("string"), F.lit(inp.source)) if "source" in cols else F.lit(inp.source)).alias("source"),
+        (F.col("source").cast("string") if "source" in cols and inp.source is None else F.lit(inp.source)).alias("source"),
         (F.col("url").cast("string") if "url" in cols else F.lit(None).cast("string")).alias("url"),
     )
 

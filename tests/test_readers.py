@@ -70,3 +70,15 @@ def test_parquet_reader_keeps_ids_and_rejects_null_text(spark, tmp_path):
     assert df.schema.fieldNames() == READ_SCHEMA.names
     assert [(r["id"], r["text"], r["source"], r["url"], r["reason"]) for r in rows] == [
         ("a", "one", "pq", "u1", None), ("b", None, "pq", "u2", "error: null text"), ("c", "three", "pq", "u3", None)]
+
+
+def test_spec_source_wins_over_record_source(spark, tmp_path):
+    from curation.file_source import read_files
+
+    p = tmp_path / "s.jsonl"
+    p.write_text(json.dumps({"text": "a", "source": "Common Crawl dump"}) + "\n" + json.dumps({"text": "b"}) + "\n")
+    rows = read_files(spark, [str(p)], jsonl_records, {}, "web", "jsonl").collect()
+    assert [r["source"] for r in rows] == ["web", "web"]
+    assert rows[0]["meta"]["extra"] == {"source": "Common Crawl dump"}
+    rows = read_files(spark, [str(p)], jsonl_records, {}, None, "jsonl").collect()
+    assert [r["source"] for r in rows] == ["Common Crawl dump", None]
