@@ -21,7 +21,7 @@ import os
 import torch
 from torch.func import functional_call, vmap
 
-from train.model import GPT, ModelConfig, model_config, next_token_loss
+from train.model import GPT, model_config, next_token_loss
 from train.shard_reader import MixtureSampler
 from train.trainer import (Stopwatch, TrainConfig, autocast, base_metrics, evaluate, finish_metrics, lr_at,
                            make_optimizer, open_sources, resolve_device, save_checkpoint, training_steps,
@@ -32,7 +32,6 @@ class StackedGPT:
     """K copies of a GPT as stacked parameters of shape (K, ...), run together with vmap."""
 
     def __init__(self, template: GPT, k: int):
-        self.cfg: ModelConfig = template.cfg
         # the module only supplies the forward code; parameters and buffers are passed to functional_call
         self.module = copy.deepcopy(template).to("meta")
         self.buffers = {name: b for name, b in template.named_buffers()}
