@@ -13,6 +13,7 @@ WARC reader, tests and benchmarks.
 from __future__ import annotations
 
 import codecs
+import re
 import signal
 import threading
 import time
@@ -112,19 +113,39 @@ BOILERPLATE_SELECTOR = ", ".join(
 )
 # A boilerplate rule that removes more than this share of the main text hit a wrapper of the article itself.
 _MAX_PRUNED_SHARE = 0.7
+_SHORT_TEXT_CHARS = 2000
+# Main text whose lines average fewer characters than this is mostly fragments (menus, teasers, link lists):
+# resiliparse likely missed the article boundary, so the page goes to trafilatura (about 1 page in 5).
+FALLBACK_MEAN_LINE_CHARS = 100
+_BULLET = re.compile(r"^\s*(?:[•·*-]|\d+\.)\s*")
 
 
-def _pruned_resiliparse(html: str) -> tuple[str, str | None]:
-    """resiliparse main content without comments, alt texts and boilerplate-named containers."""
+def _auto(html: str) -> tuple[str, str | None, str]:
+    """resiliparse main content minus boilerplate-named containers and link-only lines; trafilatura for pages
+    whose result still looks fragmentary."""
     from resiliparse.extract.html2text import extract_plain_text
     from resiliparse.parse.html import HTMLTree
 
     tree = HTMLTree.parse(html)
+    title = tree.title or None
     options = dict(main_content=True, comments=False, alt_texts=False)
-    pruned = extract_plain_text(tree, skip_elements=[BOILERPLATE_SELECTOR], **options)
-    full = extract_plain_text(tree, **options)
-    text = full if len(pruned) < (1 - _MAX_PRUNED_SHARE) * len(full) else pruned
-    return text, tree.title or None
+    text = extract_plain_text(tree, skip_elements=[BOILERPLATE_SELECTOR], **options)
+    if len(text) < _SHORT_TEXT_CHARS:  # only a short result can be an over-pruned one: check against no pruning
+        full = extract_plain_text(tree, **options)
+        if len(text) < (1 - _MAX_PRUNED_SHARE) * len(full):
+            text = full
+    body = tree.body
+    # .values(): indexing a resiliparse node list walks it from the start each time
+    links = {" ".join(a.text.split()) for a in body.query_selector_all("a").values()} if body is not None else set()
+    lines = [line for line in text.split("\n") if " ".join(_BULLET.sub("", line).split()) not in links]
+    text = "\n".join(lines).strip()
+    n_lines = sum(1 for line in lines if line.strip())
+    if n_lines and len(text) / n_lines >= FALLBACK_MEAN_LINE_CHARS:
+        return text, title, "resiliparse+prune"
+    import trafilatura
+
+    fallback = trafilatura.extract(html, fast=True, include_comments=False)
+    return (fallback, title, "trafilatura") if fallback else (text, title, "resiliparse+prune")
 
 
 def _extract(html: str, engine: str) -> tuple[str, str | None, str]:
@@ -133,7 +154,7 @@ def _extract(html: str, engine: str) -> tuple[str, str | None, str]:
     if engine == "trafilatura":
         return (*_trafilatura(html), "trafilatura")
     if engine == "auto":
-        return (*_pruned_resiliparse(html), "resiliparse+prune")
+        return _auto(html)
     raise ValueError(f"unknown extraction engine {engine!r}; known: {', '.join(ENGINES)}")
 
 
