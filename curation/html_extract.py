@@ -4,8 +4,11 @@ Engines (``engine=`` / the WARC input option ``extractor``):
 
 * ``resiliparse``: ``extract_plain_text(main_content=True)``; fast (~1.5 ms/page), keeps some boilerplate.
 * ``trafilatura``: ``trafilatura.extract`` with library defaults; accurate, ~15x slower.
-* ``auto`` (default): resiliparse first; trafilatura only for pages where cheap signals say resiliparse's output
-  is likely boilerplate-heavy (see :func:`needs_fallback`).
+* ``auto`` (default): resiliparse main content with boilerplate-named containers skipped (trafilatura's id/class
+  vocabulary as CSS selectors), lines that are exactly a link's text dropped and short trailing furniture
+  trimmed; pages whose result is still fragmentary (mean line < ``FALLBACK_MEAN_LINE_CHARS``, about 1 in 5) go
+  to ``trafilatura.extract(fast=True, include_comments=False)``. On the shared yardstick: snippet F1 0.905 /
+  article token F1 0.952 at ~150 pages per CPU-second (resiliparse: 0.842 / 0.908; trafilatura: 0.918 / 0.957).
 
 :func:`extract_texts` maps a list (or Arrow array) of HTML strings to an Arrow table, so the same code serves the
 WARC reader, tests and benchmarks.
@@ -114,6 +117,7 @@ BOILERPLATE_SELECTOR = ", ".join(
 # A boilerplate rule that removes more than this share of the main text hit a wrapper of the article itself.
 _MAX_PRUNED_SHARE = 0.7
 _SHORT_TEXT_CHARS = 2000
+_HEADING_CHARS = 60
 # Main text whose lines average fewer characters than this is mostly fragments (menus, teasers, link lists):
 # resiliparse likely missed the article boundary, so the page goes to trafilatura (about 1 page in 5).
 FALLBACK_MEAN_LINE_CHARS = 100
@@ -138,6 +142,10 @@ def _auto(html: str) -> tuple[str, str | None, str]:
     # .values(): indexing a resiliparse node list walks it from the start each time
     links = {" ".join(a.text.split()) for a in body.query_selector_all("a").values()} if body is not None else set()
     lines = [line for line in text.split("\n") if " ".join(_BULLET.sub("", line).split()) not in links]
+    # what follows the last sentence is page furniture ("Share", "Tags: ...", "Next article")
+    while lines and (not lines[-1].strip() or (len(lines[-1].strip()) < _HEADING_CHARS
+                                               and lines[-1].rstrip()[-1:] not in ".!?\"”")):
+        lines.pop()
     text = "\n".join(lines).strip()
     n_lines = sum(1 for line in lines if line.strip())
     if n_lines and len(text) / n_lines >= FALLBACK_MEAN_LINE_CHARS:
