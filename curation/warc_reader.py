@@ -12,6 +12,9 @@ Rows:
 * broken records and files: ``reason: "error: ..."`` naming the file and the record offset; the rest of the file
   (when readable) and the job go on.
 
+Row ids are ``<file name>@<record offset>`` (WARC-Record-IDs repeat when records are copied between files; the
+record's own id is kept in ``meta.warc_record_id``).
+
 Input options: ``extractor`` (``auto`` | ``resiliparse`` | ``trafilatura``, see :mod:`curation.html_extract`),
 ``max_payload_bytes`` (default 5 MiB), ``extract_time_limit_s`` (default 10).
 """
@@ -113,13 +116,17 @@ def warc_records(path: str, options: dict) -> Iterator[dict]:
         yield _row(path, f"{name}@0", 0, f"error: {name}: {problem}")
         return
     limits = _Limits(options)
-    last_offset, n_records = 0, 0
+    last_offset, n_records, in_member = 0, 0, 0
     try:
         with open_binary(path) as stream:
             for record in ArchiveIterator(stream, parse_http=False):
                 n_records += 1
+                # several records in one gzip member share its offset: number them
+                same_member = n_records > 1 and record.stream_pos == last_offset
+                in_member = in_member + 1 if same_member else 0
                 last_offset = record.stream_pos
-                row = _record_row(path, record, limits)
+                rec_id = f"{name}@{last_offset}" + (f".{in_member}" if in_member else "")
+                row = _record_row(path, record, limits, rec_id)
                 record.reader.consume()
                 if record.reader.tell() < record.content_length:
                     row = _row(path, row["id"], last_offset,
@@ -151,14 +158,13 @@ def _row(path: str, rec_id: str, offset: int, reason: str | None, text: str | No
     return row
 
 
-def _record_row(path: str, record, limits: _Limits) -> dict:
+def _record_row(path: str, record, limits: _Limits, rec_id: str) -> dict:
     """The row for one WARC record: a document, or skipped / error with the reason."""
     from fastwarc.warc import WarcRecordType
 
     name = os.path.basename(path)
     offset = record.stream_pos
     headers = record.headers
-    rec_id = f"{name}@{offset}"  # WARC-Record-IDs repeat when records are copied between files
     rtype = record.record_type
     meta = {"warc_record_id": _strip_angle(headers.get("WARC-Record-ID")), "warc_date": headers.get("WARC-Date"), "warc_type": str(rtype),
             "content_type": headers.get("Content-Type")}

@@ -48,7 +48,8 @@ def test_html_response_becomes_document_with_provenance(tmp_path):
     doc = rows[2]
     assert "ältesten Methoden" in doc["text"] and "Home | About" not in doc["text"]
     assert doc["url"] == "http://example.com/kaese" and doc["format"] == "html"
-    assert doc["id"].startswith("urn:uuid:") and doc["id"] == doc["meta"]["warc_record_id"]
+    assert doc["id"] == f"ok.warc.gz@{doc['meta']['record_offset']}"
+    assert doc["meta"]["warc_record_id"].startswith("urn:uuid:")
     meta = doc["meta"]
     assert meta["http_status"] == 200 and meta["content_type"] == "text/html" and meta["charset"] == "utf-8"
     assert meta["warc_date"] == "2024-05-01T10:00:00Z" and meta["title"] == "Käse"
