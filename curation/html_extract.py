@@ -6,9 +6,10 @@ Engines (``engine=`` / the WARC input option ``extractor``):
 * ``trafilatura``: ``trafilatura.extract`` with library defaults; accurate, ~15x slower.
 * ``auto`` (default): resiliparse main content with boilerplate-named containers skipped (trafilatura's id/class
   vocabulary as CSS selectors), lines that are exactly a link's text dropped and short trailing furniture
-  trimmed; pages whose result is still fragmentary (mean line < ``FALLBACK_MEAN_LINE_CHARS``, about 1 in 5) go
-  to ``trafilatura.extract(fast=True, include_comments=False)``. On the shared yardstick: snippet F1 0.905 /
-  article token F1 0.952 at ~150 pages per CPU-second (resiliparse: 0.842 / 0.908; trafilatura: 0.918 / 0.957).
+  trimmed; pages whose result is still fragmentary (mean line < ``FALLBACK_MEAN_LINE_CHARS`` and shorter than
+  ``FALLBACK_MAX_CHARS``; 1 page in 4 to 6) go to ``trafilatura.extract(fast=True, include_comments=False)``.
+  Shared yardstick, one core (benchmarks/bench_extract.py): snippet F1 0.909 / article token F1 0.957 at
+  ~140 pages per CPU-second (resiliparse 0.842 / 0.908 at ~700; trafilatura 0.918 / 0.957 at ~50).
 
 :func:`extract_texts` maps a list (or Arrow array) of HTML strings to an Arrow table, so the same code serves the
 WARC reader, tests and benchmarks.
@@ -119,8 +120,10 @@ _MAX_PRUNED_SHARE = 0.7
 _SHORT_TEXT_CHARS = 2000
 _HEADING_CHARS = 60
 # Main text whose lines average fewer characters than this is mostly fragments (menus, teasers, link lists):
-# resiliparse likely missed the article boundary, so the page goes to trafilatura (about 1 page in 5).
-FALLBACK_MEAN_LINE_CHARS = 100
+# resiliparse likely missed the article boundary, so the page goes to trafilatura (about 1 page in 5) -- unless
+# the text is long: long listings of short lines (forums, catalogues) gain nothing and cost the most to redo.
+FALLBACK_MEAN_LINE_CHARS = 150
+FALLBACK_MAX_CHARS = 5000
 _BULLET = re.compile(r"^\s*(?:[•·*-]|\d+\.)\s*")
 
 
@@ -148,7 +151,7 @@ def _auto(html: str) -> tuple[str, str | None, str]:
         lines.pop()
     text = "\n".join(lines).strip()
     n_lines = sum(1 for line in lines if line.strip())
-    if n_lines and len(text) / n_lines >= FALLBACK_MEAN_LINE_CHARS:
+    if len(text) >= FALLBACK_MAX_CHARS or (n_lines and len(text) / n_lines >= FALLBACK_MEAN_LINE_CHARS):
         return text, title, "resiliparse+prune"
     import trafilatura
 
