@@ -142,7 +142,7 @@ out: {out}
 seed: 5
 spark: {{driver_memory: 1g}}
 inputs:
-  - {{format: jsonl, path: "{inputs}/*.jsonl", source: unknown}}
+  - {{format: jsonl, path: "{inputs}/*.jsonl"}}  # each record names its source
 stages:
   ingest: {{}}
   tokenize: {{tokenizer: "{tok}", train_vocab_size: 1024, train_max_bytes: 400000}}
