@@ -8,8 +8,8 @@ Engines (``engine=`` / the WARC input option ``extractor``):
   vocabulary as CSS selectors), lines that are exactly a link's text dropped and short trailing furniture
   trimmed; pages whose result is still fragmentary (mean line < ``FALLBACK_MEAN_LINE_CHARS`` and shorter than
   ``FALLBACK_MAX_CHARS``; 1 page in 4 to 6) go to ``trafilatura.extract(fast=True, include_comments=False)``.
-  Shared yardstick, one core (benchmarks/bench_extract.py): snippet F1 0.909 / article token F1 0.957 at
-  ~140 pages per CPU-second (resiliparse 0.842 / 0.908 at ~700; trafilatura 0.918 / 0.957 at ~50).
+  Shared yardstick, one core (benchmarks/bench_extract.py): snippet F1 0.912 / article token F1 0.962 at
+  140-175 pages per CPU-second (resiliparse 0.842 / 0.908 at ~700-950; trafilatura 0.918 / 0.957 at ~50-65).
 
 :func:`extract_texts` maps a list (or Arrow array) of HTML strings to an Arrow table, so the same code serves the
 WARC reader, tests and benchmarks.
@@ -95,7 +95,7 @@ def _trafilatura(html: str) -> tuple[str, str | None]:
 
 
 # Containers whose id / class name them as boilerplate (sharing, navigation, ads, related links, author boxes,
-# consent banners, metadata). The vocabulary follows trafilatura's OVERALL_DISCARD / TEASER rules, written as
+# consent banners, metadata, captions). The vocabulary follows trafilatura's OVERALL_DISCARD / TEASER rules, written as
 # CSS attribute selectors so that resiliparse skips them in C.
 _ID_AND_CLASS_TOKENS = ("social", "viral", "newsletter", "syndication", "tags", "sidebar", "banner", "breadcrumb",
                         "bread-crumb", "button", "author", "cookie", "teaser", "Teaser")
@@ -114,6 +114,8 @@ BOILERPLATE_SELECTOR = ", ".join(
     + [f'[id^="{t}"]' for t in _PREFIXES]
     + [f'[class^="{t}"]' for t in _PREFIXES + _CLASS_PREFIXES]
     + ['[aria-hidden="true"]', '[style*="display:none"]', '[style*="display: none"]']
+    # image captions and credits (trafilatura drops them too unless images are kept)
+    + ['[id*="caption"]', '[class*="caption"]', "figcaption"]
 )
 # A boilerplate rule that removes more than this share of the main text hit a wrapper of the article itself.
 _MAX_PRUNED_SHARE = 0.7
