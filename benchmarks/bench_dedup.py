@@ -274,15 +274,18 @@ def natural(threshold: float = typer.Option(0.8)):
     for g, docs_in_group in sorted(members.items()):
         inside = [(a, b) for a, b in truth if a in docs_in_group and b in docs_in_group]
         found = [(a, b) for a, b in inside if a in cluster_of and cluster_of.get(b) == cluster_of[a]]
+        clusters_hit = {cluster_of.get(d, d) for d in docs_in_group}
         groups[g] = {"docs": len(docs_in_group), "true_pairs": len(inside), "found": len(found),
-                     "recovered": len(found) == len(inside) and len(inside) > 0}
+                     "recovered": len(found) == len(inside) and len(inside) > 0,
+                     "whole_group_one_cluster": len(clusters_hit) == 1}
     mixed = [c for c in clusters if len({group_of[x] for x in c}) > 1 and any(group_of[x] for x in c)]
     out = {"threshold": threshold, "docs": len(group_of), "clusters": len(clusters), "removed": len(removed),
            "all_pairs": score(clusters, set(removed), truth),
            "groups": len(groups), "groups_recovered": sum(g["recovered"] for g in groups.values()),
+           "groups_whole_in_one_cluster": sum(g["whole_group_one_cluster"] for g in groups.values()),
            "clusters_mixing_a_group_with_other_docs": len(mixed), "mixed_examples": mixed[:3], "per_group": groups}
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "dedup_natural.json").write_text(json.dumps(out, indent=2))
+    (RESULTS / f"dedup_natural_t{threshold}.json").write_text(json.dumps(out, indent=2))
     print(json.dumps({k: v for k, v in out.items() if k != "per_group"}, indent=1))
     for g, v in groups.items():
         print(f"{g:60s} {v}")
