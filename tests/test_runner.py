@@ -198,3 +198,22 @@ def test_kill_mid_pipeline_then_resume(spark, tmp_path):
         if (ref / "rejected" / stage).exists():
             assert read_ids(out / "rejected" / stage) == read_ids(ref / "rejected" / stage)
     assert json.loads((out / "ledger.json").read_text())["reconciled"]
+
+
+def test_spark_submit_runs_the_same_entry_point(spark, tmp_path):
+    """`spark-submit curation/cli.py run SPEC` gives the same outputs as the embedded runner."""
+    ref = tmp_path / "ref"
+    Runner(load_spec(make_spec(tmp_path, ref)), spark, log=lambda m: None).run()
+    out = tmp_path / "submitted"
+    spec_path = make_spec(tmp_path, out)
+    bindir = Path(sys.executable).parent
+    env = {**os.environ, "PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable,
+           "PATH": f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}"}
+    repo = Path(__file__).resolve().parents[1]
+    proc = subprocess.run([str(bindir / "spark-submit"), "--master", "local[1]", "--driver-memory", "1g",
+                           str(repo / "curation" / "cli.py"), "run", str(spec_path)],
+                          capture_output=True, text=True, timeout=300, env=env)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "reconciled: True" in proc.stdout
+    for stage in ("ingest", "long_enough", "half"):
+        assert read_ids(out / stage) == read_ids(ref / stage)
