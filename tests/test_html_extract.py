@@ -5,7 +5,8 @@ import json
 import pytest
 from conftest import shared_path
 
-from curation.html_extract import ENGINES, EXTRACTION_SCHEMA, decode_html, extract_text, extract_texts
+from curation.html_extract import (BOILERPLATE_SELECTOR, ENGINES, EXTRACTION_SCHEMA, decode_html, extract_text,
+                                   extract_texts)
 
 
 def test_decode_html_trusts_a_header_only_when_the_bytes_agree():
@@ -17,6 +18,19 @@ def test_decode_html_trusts_a_header_only_when_the_bytes_agree():
     assert decode_html(meta.encode("cp1251"), "no-such-charset") == (meta, "cp1251")
     text, _ = decode_html(b"<p>ok \xff\xfe\xfa broken</p>", None)
     assert text.startswith("<p>ok ") and text.endswith(" broken</p>")
+
+
+def test_boilerplate_selector_matches_by_id_class_prefix_and_attribute():
+    from resiliparse.parse.html import HTMLTree
+
+    html = """<body>
+      <div id="main-nav" title="id token"></div><div class="top navbar" title="class token"></div>
+      <div class="ad-slot" title="class prefix"></div><div aria-hidden="true" title="aria"></div>
+      <figure><figcaption title="caption"></figcaption></figure>
+      <div class="article-body" title="kept: class without a token"></div><p title="kept: no attributes"></p>
+      <div id="content" class="story" title="kept: id and class without tokens"></div></body>"""
+    matched = {e.getattr("title") for e in HTMLTree.parse(html).body.query_selector_all(BOILERPLATE_SELECTOR)}
+    assert matched == {"id token", "class token", "class prefix", "aria", "caption"}
 
 
 @pytest.fixture(scope="module")
