@@ -74,6 +74,7 @@ def run(
     spark = get_spark(master=master or spec.spark.master, conf=sconf,
                       driver_memory=driver_memory or spec.spark.driver_memory,
                       executor_memory=executor_memory or spec.spark.executor_memory)
+    typer.echo(f"spark: master {spark.sparkContext.master}, default parallelism {spark.sparkContext.defaultParallelism}")
     try:
         result = Runner(spec, spark, force=force, log=typer.echo).run()
     except SpecError as exc:

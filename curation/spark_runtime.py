@@ -62,8 +62,9 @@ def get_spark(
                 pass
         return active
 
+    # Under spark-submit the submit-time master wins over a spec's or CLI's; otherwise local[*] is the default.
     submitted = _under_spark_submit()
-    effective_master = master or (None if submitted else "local[*]")
+    effective_master = None if submitted else (master or "local[*]")
     builder = SparkSession.builder.appName(app_name)
     if effective_master:
         builder = builder.master(effective_master)

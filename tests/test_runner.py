@@ -201,7 +201,7 @@ def test_kill_mid_pipeline_then_resume(spark, tmp_path):
 
 
 def test_spark_submit_runs_the_same_entry_point(spark, tmp_path):
-    """`spark-submit curation/cli.py run SPEC` gives the same outputs as the embedded runner."""
+    """`spark-submit curation/cli.py run SPEC` gives the same outputs as the embedded runner, on submit's master."""
     ref = tmp_path / "ref"
     Runner(load_spec(make_spec(tmp_path, ref)), spark, log=lambda m: None).run()
     out = tmp_path / "submitted"
@@ -211,9 +211,10 @@ def test_spark_submit_runs_the_same_entry_point(spark, tmp_path):
            "PATH": f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}"}
     repo = Path(__file__).resolve().parents[1]
     proc = subprocess.run([str(bindir / "spark-submit"), "--master", "local[1]", "--driver-memory", "1g",
-                           str(repo / "curation" / "cli.py"), "run", str(spec_path)],
+                           str(repo / "curation" / "cli.py"), "run", str(spec_path), "--set", "spark.master=local[2]"],
                           capture_output=True, text=True, timeout=300, env=env)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "reconciled: True" in proc.stdout
+    assert "spark: master local[1]" in proc.stdout  # the submit-time master wins over the spec's
     for stage in ("ingest", "long_enough", "half"):
         assert read_ids(out / stage) == read_ids(ref / stage)
