@@ -176,9 +176,9 @@ class Runner:
                 kept_w = read_parquet(self.spark, kept_tmp)
                 rej_w = read_parquet(self.spark, rej_tmp) if rej_df is not None else None
                 n_kept = kept_w.count()
-                n_rej = rej_w.count() if rej_w is not None else 0
                 reasons = ({r["reason"]: r["count"] for r in rej_w.groupBy("reason").count().collect()}
                            if rej_w is not None else {})
+                n_rej = sum(reasons.values())
                 extra = dict(res.extra_stats)
                 if res.after_write is not None:
                     extra.update(res.after_write(kept_w, rej_w, f"{kept_tmp}/_artifacts") or {})

@@ -198,11 +198,9 @@ class HadoopFS:
     def read_text(self, path: str) -> str:
         stream = self.fs.open(self._p(path))
         try:
-            chunks = []
             buf = self._jvm.java.io.ByteArrayOutputStream()
             self._jvm.org.apache.hadoop.io.IOUtils.copyBytes(stream, buf, 65536, False)
-            chunks.append(bytes(buf.toByteArray()))
-            return b"".join(chunks).decode("utf-8")
+            return bytes(buf.toByteArray()).decode("utf-8")
         finally:
             stream.close()
 
