@@ -5,11 +5,13 @@ Engines (``engine=`` / the WARC input option ``extractor``):
 * ``resiliparse``: ``extract_plain_text(main_content=True)``; fast (~1.5 ms/page), keeps some boilerplate.
 * ``trafilatura``: ``trafilatura.extract`` with library defaults; accurate, ~15x slower.
 * ``auto`` (default): resiliparse main content with boilerplate-named containers skipped (trafilatura's id/class
-  vocabulary as CSS selectors), lines that are exactly a link's text dropped and short trailing furniture
-  trimmed; pages whose result is still fragmentary (mean line < ``FALLBACK_MEAN_LINE_CHARS`` and shorter than
-  ``FALLBACK_MAX_CHARS``; 1 page in 4 to 6) go to ``trafilatura.extract(fast=True, include_comments=False)``.
-  Shared yardstick, one core (benchmarks/bench_extract.py): snippet F1 0.912 / article token F1 0.962 at
-  ~160-180 pages per CPU-second (resiliparse 0.842 / 0.908 at ~700-950; trafilatura 0.918 / 0.957 at ~50-65).
+  vocabulary as CSS selectors), lines that are exactly a link's text dropped (with the heading of a run of them)
+  and short trailing furniture trimmed; pages whose result is still fragmentary (mean line <
+  ``FALLBACK_MEAN_LINE_CHARS`` and shorter than ``FALLBACK_MAX_CHARS``; 1 page in 4 to 5) go to
+  ``trafilatura.extract(fast=True, include_comments=False, favor_recall=True)`` (recall mode skips trafilatura's
+  escalation pass: ~9 ms a page instead of ~13). Shared yardstick, one core (benchmarks/bench_extract.py): snippet
+  F1 0.9125 (holdout 0.9135) / article token F1 0.961 at ~190-220 pages per CPU-second (resiliparse 0.842 / 0.908
+  at ~700-950; trafilatura 0.918 / 0.957 at ~50-65).
 
 :func:`extract_texts` maps a list (or Arrow array) of HTML strings to an Arrow table, so the same code serves the
 WARC reader, tests and benchmarks.
@@ -129,7 +131,27 @@ _HEADING_CHARS = 60
 # the text is long: long listings of short lines (forums, catalogues) gain nothing and cost the most to redo.
 FALLBACK_MEAN_LINE_CHARS = 150
 FALLBACK_MAX_CHARS = 5000
+# A heading-like line followed by at least this many link-only lines heads a link list and goes with it.
+_LINK_LIST_MIN_LINES = 3
 _BULLET = re.compile(r"^\s*(?:[•·*-]|\d+\.)\s*")
+
+
+def _is_heading(line: str) -> bool:
+    line = line.strip()
+    return 0 < len(line) < _HEADING_CHARS and line[-1] not in ".!?\"”"
+
+
+def _drop_link_lines(lines: list[str], links: set[str]) -> list[str]:
+    """Lines that are exactly one link's text, and the heading of a run of them ("Related", "Mehr zum Thema")."""
+    is_link = [" ".join(_BULLET.sub("", line).split()) in links for line in lines]
+    keep = [not x for x in is_link]
+    for i, line in enumerate(lines):
+        if keep[i] and _is_heading(line):
+            j, run = i + 1, 0
+            while j < len(lines) and (is_link[j] or not lines[j].strip()):
+                run, j = run + is_link[j], j + 1
+            keep[i] = run < _LINK_LIST_MIN_LINES
+    return [line for line, k in zip(lines, keep) if k]
 
 
 def _auto(html: str) -> tuple[str, str | None, str]:
@@ -149,10 +171,9 @@ def _auto(html: str) -> tuple[str, str | None, str]:
     body = tree.body
     # .values(): indexing a resiliparse node list walks it from the start each time
     links = {" ".join(a.text.split()) for a in body.query_selector_all("a").values()} if body is not None else set()
-    lines = [line for line in text.split("\n") if " ".join(_BULLET.sub("", line).split()) not in links]
+    lines = _drop_link_lines(text.split("\n"), links)
     # what follows the last sentence is page furniture ("Share", "Tags: ...", "Next article")
-    while lines and (not lines[-1].strip() or (len(lines[-1].strip()) < _HEADING_CHARS
-                                               and lines[-1].rstrip()[-1:] not in ".!?\"”")):
+    while lines and (not lines[-1].strip() or _is_heading(lines[-1])):
         lines.pop()
     text = "\n".join(lines).strip()
     n_lines = sum(1 for line in lines if line.strip())
@@ -160,7 +181,7 @@ def _auto(html: str) -> tuple[str, str | None, str]:
         return text, title, "resiliparse+prune"
     import trafilatura
 
-    fallback = trafilatura.extract(html, fast=True, include_comments=False)
+    fallback = trafilatura.extract(html, fast=True, include_comments=False, favor_recall=True)
     return (fallback, title, "trafilatura") if fallback else (text, title, "resiliparse+prune")
 
 

@@ -73,3 +73,16 @@ def test_bad_input_and_time_limit_are_reported_not_raised():
     assert slow.text is None and "time limit" in slow.error
     with pytest.raises(ValueError):
         extract_text("<p>x</p>", "no-such-engine")
+
+
+def test_default_engine_drops_the_heading_of_a_link_list_with_the_links():
+    d = shared_path("web", "html", "trafilatura")
+    item = json.loads((d / "ground_truth.json").read_text(encoding="utf-8"))[
+        "https://wikimediafoundation.org/news/2020/01/15/access-to-wikipedia-restored-in-turkey-after-more-than-two-and"
+        "-a-half-years/"]
+    html = decode_html(gzip.decompress((d / (item["file"] + ".gz")).read_bytes()))[0]
+    heading = "Read further in the pursuit of knowledge"  # followed by a list of related-post links
+    assert heading in extract_text(html, "resiliparse").text
+    auto = extract_text(html, "auto")
+    assert auto.extractor == "resiliparse+prune" and heading not in auto.text
+    assert all(snippet in auto.text for snippet in item["with"])
