@@ -5,13 +5,15 @@ Engines (``engine=`` / the WARC input option ``extractor``):
 * ``resiliparse``: ``extract_plain_text(main_content=True)``; fast (~1.5 ms/page), keeps some boilerplate.
 * ``trafilatura``: ``trafilatura.extract`` with library defaults; accurate, ~15x slower.
 * ``auto`` (default): resiliparse main content with boilerplate-named containers skipped (trafilatura's id/class
-  vocabulary as CSS selectors), lines that are exactly a link's text dropped (with the heading of a run of them)
-  and short trailing furniture trimmed; pages whose result is still fragmentary (mean line <
-  ``FALLBACK_MEAN_LINE_CHARS`` and shorter than ``FALLBACK_MAX_CHARS``; 1 page in 4 to 5) go to
+  vocabulary as CSS selectors), extracted once as ``minimal_html`` with links so that each line's share of link
+  words is known; link lines (mostly linked and short, or the text of a link of the extract) are dropped with
+  the heading of a run of them, and short trailing furniture is trimmed. Pages whose result is still fragmentary
+  (mean line < ``FALLBACK_MEAN_LINE_CHARS`` and shorter than ``FALLBACK_MAX_CHARS``; 1 page in 4 to 5) go to
   ``trafilatura.extract(fast=True, include_comments=False, favor_recall=True)`` (recall mode skips trafilatura's
-  escalation pass: ~9 ms a page instead of ~13). Shared yardstick, one core (benchmarks/bench_extract.py): snippet
-  F1 0.9125 (holdout 0.9135) / article token F1 0.961 at ~190-220 pages per CPU-second (resiliparse 0.842 / 0.908
-  at ~700-950; trafilatura 0.918 / 0.957 at ~50-65).
+  escalation pass: ~9 ms a page instead of ~13). Needs resiliparse with ``preserve_formatting="minimal_html"``
+  (measured with 2.0.1). Shared yardstick, one core (benchmarks/bench_extract.py): snippet F1 0.914 (holdout
+  0.914) / article token F1 0.961 at ~205-240 pages per CPU-second (resiliparse 0.842 / 0.908 at ~700-950;
+  trafilatura 0.918 / 0.957 at ~50-65).
 
 :func:`extract_texts` maps a list (or Arrow array) of HTML strings to an Arrow table, so the same code serves the
 WARC reader, tests and benchmarks.
@@ -19,6 +21,7 @@ WARC reader, tests and benchmarks.
 from __future__ import annotations
 
 import codecs
+import html as html_lib
 import re
 import signal
 import threading
@@ -131,9 +134,16 @@ _HEADING_CHARS = 60
 # the text is long: long listings of short lines (forums, catalogues) gain nothing and cost the most to redo.
 FALLBACK_MEAN_LINE_CHARS = 150
 FALLBACK_MAX_CHARS = 5000
-# A heading-like line followed by at least this many link-only lines heads a link list and goes with it.
+# A line that is mostly link text (at least this share of its words) and short is navigation or a teaser.
+_LINK_LINE_SHARE = 0.5
+_LINK_LINE_MAX_CHARS = 100
+# A heading-like line followed by at least this many link lines heads a link list and goes with it.
 _LINK_LIST_MIN_LINES = 3
 _BULLET = re.compile(r"^\s*(?:[•·*-]|\d+\.)\s*")
+_TAG = re.compile(r"<[^>]*>")
+_ANCHOR = re.compile(r"<a\b[^>]*>(.*?)</a>", re.S)
+_LINK_TOKENS = re.compile(r"(<a\b[^>]*>)|(</a>)|<[^>]*>|([^<]+)")
+_WORD = re.compile(r"\w+")
 
 
 def _is_heading(line: str) -> bool:
@@ -141,9 +151,41 @@ def _is_heading(line: str) -> bool:
     return 0 < len(line) < _HEADING_CHARS and line[-1] not in ".!?\"”"
 
 
-def _drop_link_lines(lines: list[str], links: set[str]) -> list[str]:
-    """Lines that are exactly one link's text, and the heading of a run of them ("Related", "Mehr zum Thema")."""
-    is_link = [" ".join(_BULLET.sub("", line).split()) in links for line in lines]
+def _plain(markup: str) -> str:
+    return html_lib.unescape(_TAG.sub("", markup))
+
+
+def _text_chars(markup: str) -> int:
+    return len(_TAG.sub("", markup)) - markup.count("\n")
+
+
+def _link_share(line: str) -> float:
+    """Share of a markup line's words that stand inside ``<a>`` (links never span lines here: a block inside a
+    link breaks the line, and its text then counts as not linked)."""
+    depth = inside = outside = 0
+    for opening, closing, text in _LINK_TOKENS.findall(line):
+        if opening:
+            depth += 1
+        elif closing:
+            depth = max(0, depth - 1)
+        elif text:
+            n = len(_WORD.findall(text))
+            inside, outside = (inside + n, outside) if depth else (inside, outside + n)
+    return inside / (inside + outside) if inside + outside else 0.0
+
+
+def _main_lines(markup: str) -> list[str]:
+    """Plain lines of a ``minimal_html`` extract without its link lines: lines mostly of link text (short ones;
+    any length when all of it is linked), lines that are exactly the text of a link of the extract (a table of
+    contents repeats headings), and the heading of a run of link lines ("Related", "Mehr zum Thema")."""
+    anchors = {" ".join(_plain(a).split()) for a in _ANCHOR.findall(markup)}
+    lines, is_link = [], []
+    for raw in markup.split("\n"):
+        line = _plain(raw)
+        share = _link_share(raw) if "<a" in raw else 0.0
+        lines.append(line)
+        is_link.append(share == 1.0 or (share >= _LINK_LINE_SHARE and len(line) < _LINK_LINE_MAX_CHARS)
+                       or (bool(line.strip()) and " ".join(_BULLET.sub("", line).split()) in anchors))
     keep = [not x for x in is_link]
     for i, line in enumerate(lines):
         if keep[i] and _is_heading(line):
@@ -155,23 +197,22 @@ def _drop_link_lines(lines: list[str], links: set[str]) -> list[str]:
 
 
 def _auto(html: str) -> tuple[str, str | None, str]:
-    """resiliparse main content minus boilerplate-named containers and link-only lines; trafilatura for pages
-    whose result still looks fragmentary."""
+    """resiliparse main content minus boilerplate-named containers and link lines; trafilatura for pages whose
+    result still looks fragmentary."""
     from resiliparse.extract.html2text import extract_plain_text
     from resiliparse.parse.html import HTMLTree
 
     tree = HTMLTree.parse(html)
     title = tree.title or None
-    options = dict(main_content=True, comments=False, alt_texts=False)
-    text = extract_plain_text(tree, skip_elements=[BOILERPLATE_SELECTOR], **options)
-    if len(text) < _SHORT_TEXT_CHARS:  # only a short result can be an over-pruned one: check against no pruning
+    # one pass gives the text and where its links are (no walk over the page's <a> nodes in Python)
+    options = dict(main_content=True, comments=False, alt_texts=False, preserve_formatting="minimal_html", links=True)
+    markup = extract_plain_text(tree, skip_elements=[BOILERPLATE_SELECTOR], **options)
+    n_chars = _text_chars(markup)
+    if n_chars < _SHORT_TEXT_CHARS:  # only a short result can be an over-pruned one: check against no pruning
         full = extract_plain_text(tree, **options)
-        if len(text) < (1 - _MAX_PRUNED_SHARE) * len(full):
-            text = full
-    body = tree.body
-    # .values(): indexing a resiliparse node list walks it from the start each time
-    links = {" ".join(a.text.split()) for a in body.query_selector_all("a").values()} if body is not None else set()
-    lines = _drop_link_lines(text.split("\n"), links)
+        if n_chars < (1 - _MAX_PRUNED_SHARE) * _text_chars(full):
+            markup = full
+    lines = _main_lines(markup)
     # what follows the last sentence is page furniture ("Share", "Tags: ...", "Next article")
     while lines and (not lines[-1].strip() or _is_heading(lines[-1])):
         lines.pop()
