@@ -5,8 +5,8 @@ import json
 import pytest
 from conftest import shared_path
 
-from curation.html_extract import (BOILERPLATE_SELECTOR, ENGINES, EXTRACTION_SCHEMA, _link_share, decode_html,
-                                   extract_text, extract_texts)
+from curation.html_extract import (BOILERPLATE_SELECTOR, ENGINES, EXTRACTION_SCHEMA, FALLBACK_MIN_CHARS, _link_share,
+                                   decode_html, extract_text, extract_texts)
 
 
 def test_decode_html_trusts_a_header_only_when_the_bytes_agree():
@@ -63,6 +63,18 @@ def test_default_engine_drops_boilerplate_that_plain_resiliparse_keeps(pages):
         return sum(s in t for t, (_, _, without) in zip(table.column("text").to_pylist(), pages) for s in without)
 
     assert leaked("auto") < leaked("resiliparse")
+
+
+def test_default_engine_sends_only_short_results_to_trafilatura(pages):
+    table = extract_texts([html for html, _, _ in pages], "auto")
+    rows = list(zip(table.column("extractor").to_pylist(), table.column("text").to_pylist()))
+    assert 0 < sum(used == "trafilatura" for used, _ in rows) < len(rows) / 3
+    # a fast-path result is long enough; a short one is kept only where trafilatura found nothing either
+    short = [i for i, (used, text) in enumerate(rows) if used == "resiliparse+prune" and len(text) < FALLBACK_MIN_CHARS]
+    import trafilatura
+
+    assert not any(trafilatura.extract(pages[i][0], fast=True, include_comments=False, favor_recall=True)
+                   for i in short)
 
 
 def test_bad_input_and_time_limit_are_reported_not_raised():
