@@ -7,12 +7,13 @@ Engines (``engine=`` / the WARC input option ``extractor``):
 * ``auto`` (default): resiliparse main content with boilerplate-named containers skipped (trafilatura's id/class
   vocabulary as CSS selectors), extracted once as ``minimal_html`` with links so that each line's share of link
   words is known; link lines (mostly linked and short, or the text of a link of the extract) are dropped with
-  the heading of a run of them, and short trailing furniture is trimmed. Pages whose cleaned text is still short
-  (< ``FALLBACK_MIN_CHARS``; about 1 page in 10) go to ``trafilatura.extract(fast=True, include_comments=False,
-  favor_recall=True)`` (recall mode skips trafilatura's escalation pass: ~9 ms a page instead of ~13). Needs
-  resiliparse with ``preserve_formatting="minimal_html"`` (measured with 2.0.1). Shared yardstick, one core
-  (benchmarks/bench_extract.py): snippet F1 0.914 (holdout 0.916) / article token F1 0.957 at ~260-330 pages per
-  CPU-second (resiliparse 0.842 / 0.908 at ~700-950; trafilatura 0.918 / 0.957 at ~50-65).
+  the heading of a run of them, and short leading (above the first ``<h1>``) and trailing furniture is trimmed.
+  Pages whose cleaned text is still short (< ``FALLBACK_MIN_CHARS``; about 1 page in 10) go to
+  ``trafilatura.extract(fast=True, include_comments=False, favor_recall=True)`` (recall mode skips trafilatura's
+  escalation pass: ~9 ms a page instead of ~13). Needs resiliparse with ``preserve_formatting="minimal_html"``
+  (measured with 2.0.1). Shared yardstick, one core (benchmarks/bench_extract.py): snippet F1 0.915 (holdout
+  0.918) / article token F1 0.957 at ~260-330 pages per CPU-second (resiliparse 0.842 / 0.908 at ~700-950;
+  trafilatura 0.918 / 0.957 at ~50-65).
 
 :func:`extract_texts` maps a list (or Arrow array) of HTML strings to an Arrow table, so the same code serves the
 WARC reader, tests and benchmarks.
@@ -211,6 +212,10 @@ def _auto(html: str) -> tuple[str, str | None, str]:
         full = extract_plain_text(tree, **options)
         if n_chars < (1 - _MAX_PRUNED_SHARE) * _text_chars(full):
             markup = full
+    # short lines above the article's first <h1> are furniture (breadcrumbs, kickers, categories, dates)
+    h1 = markup.find("<h1")
+    if h1 > 0 and all(len(line.strip()) < _HEADING_CHARS for line in _plain(markup[:h1]).split("\n")):
+        markup = markup[h1:]
     lines = _main_lines(markup)
     # what follows the last sentence is page furniture ("Share", "Tags: ...", "Next article")
     while lines and (not lines[-1].strip() or _is_heading(lines[-1])):

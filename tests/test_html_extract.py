@@ -100,6 +100,18 @@ def test_default_engine_drops_a_link_list_with_its_heading():
     assert all(snippet in auto.text for snippet in item["with"])
 
 
+def test_default_engine_drops_short_lines_above_the_first_heading():
+    d = shared_path("web", "html", "trafilatura")
+    item = json.loads((d / "ground_truth.json").read_text(encoding="utf-8"))[
+        "https://www.amnesty.de/allgemein/pressemitteilung/autonome-waffensysteme-gefahr-menschenrechte"]
+    html = decode_html(gzip.decompress((d / (item["file"] + ".gz")).read_bytes()))[0]
+    kicker = "Pressemitteilung Aktuell 02. November 2021"  # above the <h1> headline
+    assert kicker in extract_text(html, "resiliparse").text
+    auto = extract_text(html, "auto")
+    assert auto.extractor == "resiliparse+prune" and kicker not in auto.text
+    assert auto.text.startswith(item["title"]) and all(snippet in auto.text for snippet in item["with"])
+
+
 def test_link_share_counts_the_words_inside_links_of_one_markup_line():
     assert _link_share('  <li><a href="/news/1">Unwort &quot;Fegefeuer&quot;</a></li>') == 1.0
     assert _link_share('<p>Read <a href="/x">the full report</a> here.</p>') == 0.6
