@@ -5,7 +5,8 @@ snippet scoring on ``web/html/trafilatura``, token F1 on ``web/html/article_extr
 engines through :func:`curation.html_extract.extract_text`, the same call the WARC reader makes.
 
 The default engine's rules were tuned on two thirds of the pages; the ``holdout`` third (crc32 of the page key
-mod 3 == 0) was only scored. Speed is process CPU time (the machine is shared); ``--pin-cpu`` pins to one core.
+mod 3 == 0) was only scored. Speed is process CPU time (the machine is shared); ``--pin-cpu`` pins to one core;
+foreign load is the share of the machine's CPUs other processes kept busy meanwhile (as the yardstick reports it).
 
     .venv/bin/python benchmarks/bench_extract.py --pin-cpu 0 --out bench-out/extract.json
 """
@@ -26,6 +27,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(SHARED / "bench"))
 
 import run_extract  # noqa: E402  (the shared yardstick)
+from benchlib import machine_busy_s  # noqa: E402
 
 from curation.html_extract import ENGINES, extract_text  # noqa: E402
 from curation.langid import identify, load_model  # noqa: E402
@@ -38,14 +40,19 @@ def is_holdout(key: str) -> bool:
 def run_engine(engine: str, pages: list[dict]) -> tuple[list[str | None], dict]:
     extract_text(pages[0]["html"], engine)  # warm-up (imports), not timed
     outs, used, cpu = [], Counter(), 0.0
+    busy0, wall0 = machine_busy_s(), time.perf_counter()
     for page in pages:
         c0 = time.process_time()
         ext = extract_text(page["html"], engine)
         cpu += time.process_time() - c0
         outs.append(ext.text)
         used[ext.extractor] += 1
+    wall, busy1 = time.perf_counter() - wall0, machine_busy_s()
+    # share of the machine's CPUs busy with other processes meanwhile (the yardstick's run_timed definition)
+    foreign = (round(max(0.0, (busy1 - busy0) - cpu) / (wall * (os.cpu_count() or 1)), 3)
+               if busy0 is not None and busy1 is not None and wall > 0 else None)
     return outs, {"pages": len(pages), "cpu_s": round(cpu, 3), "pages_per_cpu_s": round(len(pages) / cpu, 1),
-                  "extractor_used": dict(used)}
+                  "wall_s": round(wall, 3), "foreign_cpu_share": foreign, "extractor_used": dict(used)}
 
 
 def score(set_name: str, outs: list, pages: list[dict]) -> dict:
@@ -95,8 +102,8 @@ def main() -> None:
             quality = score(set_name, outs, pages)
             result["sets"][set_name][engine] = {**quality, **speed}
             print(f"{set_name:30s} {engine:12s} F1 {quality['f1']:.4f} (tune {quality['f1_tune']:.4f}, holdout "
-                  f"{quality['f1_holdout']:.4f})  {speed['pages_per_cpu_s']:7.1f} pages/CPU-s  "
-                  f"{speed['extractor_used']}", flush=True)
+                  f"{quality['f1_holdout']:.4f})  {speed['pages_per_cpu_s']:7.1f} pages/CPU-s  foreign load "
+                  f"{speed['foreign_cpu_share']}  {speed['extractor_used']}", flush=True)
             if engine == a.engines.split(",")[0]:
                 texts_for_langid += [t for t in outs if t]
     result["langid"] = bench_langid(texts_for_langid)
