@@ -141,7 +141,8 @@ _LINK_LINE_MAX_CHARS = 100
 _LINK_LIST_MIN_LINES = 3
 _BULLET = re.compile(r"^\s*(?:[•·*-]|\d+\.)\s*")
 _TAG = re.compile(r"<[^>]*>")
-_ANCHOR = re.compile(r"<a\b[^>]*>(.*?)</a>", re.S)
+_ANCHOR_TAG = re.compile(r"<a\b[^>]*>|</a>")
+_ANCHOR_MAX_CHARS = 2000  # longer link texts never equal a line worth dropping; the cap keeps the scan linear
 _LINK_TOKENS = re.compile(r"(<a\b[^>]*>)|(</a>)|<[^>]*>|([^<]+)")
 _WORD = re.compile(r"\w+")
 
@@ -174,11 +175,25 @@ def _link_share(line: str) -> float:
     return inside / (inside + outside) if inside + outside else 0.0
 
 
+def _anchor_texts(markup: str) -> set[str]:
+    """Whitespace-normalised texts of the extract's links (a link may wrap blocks, i.e. span lines; unclosed
+    ones are left out)."""
+    texts, starts = set(), []
+    for tag in _ANCHOR_TAG.finditer(markup):
+        if tag.group().startswith("<a"):
+            starts.append(tag.end())
+        elif starts:
+            start = starts.pop()
+            if tag.start() - start <= _ANCHOR_MAX_CHARS:
+                texts.add(" ".join(_plain(markup[start:tag.start()]).split()))
+    return texts
+
+
 def _main_lines(markup: str) -> list[str]:
     """Plain lines of a ``minimal_html`` extract without its link lines: lines mostly of link text (short ones;
     any length when all of it is linked), lines that are exactly the text of a link of the extract (a table of
     contents repeats headings), and the heading of a run of link lines ("Related", "Mehr zum Thema")."""
-    anchors = {" ".join(_plain(a).split()) for a in _ANCHOR.findall(markup)}
+    anchors = _anchor_texts(markup)
     lines, is_link = [], []
     for raw in markup.split("\n"):
         line = _plain(raw)

@@ -5,8 +5,8 @@ import json
 import pytest
 from conftest import shared_path
 
-from curation.html_extract import (BOILERPLATE_SELECTOR, ENGINES, EXTRACTION_SCHEMA, FALLBACK_MIN_CHARS, _link_share,
-                                   decode_html, extract_text, extract_texts)
+from curation.html_extract import (BOILERPLATE_SELECTOR, ENGINES, EXTRACTION_SCHEMA, FALLBACK_MIN_CHARS, _anchor_texts,
+                                   _link_share, decode_html, extract_text, extract_texts)
 
 
 def test_decode_html_trusts_a_header_only_when_the_bytes_agree():
@@ -98,6 +98,12 @@ def test_default_engine_drops_a_link_list_with_its_heading():
     assert auto.extractor == "resiliparse+prune"
     assert "meist-diskutiert" not in auto.text and "Bistum Hildesheim: Das" not in auto.text
     assert all(snippet in auto.text for snippet in item["with"])
+
+
+def test_anchor_texts_span_lines_skip_unclosed_links_and_stay_linear():
+    markup = '<a href="/a">\n<h3>Card &amp; title</h3>\n</a>\n<p>Text <a href="/b">inline</a> and <a href="/c">open'
+    assert _anchor_texts(markup) == {"Card & title", "inline"}
+    assert _anchor_texts('<p><a href="#">x ' * 50_000) == set()  # a quadratic scan would take minutes here
 
 
 def test_default_engine_drops_short_lines_above_the_first_heading():
