@@ -11,9 +11,10 @@ Engines (``engine=`` / the WARC input option ``extractor``):
   Pages whose cleaned text is still short (< ``FALLBACK_MIN_CHARS``; about 1 page in 10) go to
   ``trafilatura.extract(fast=True, include_comments=False, favor_recall=True)`` (recall mode skips trafilatura's
   escalation pass: ~9 ms a page instead of ~13). Needs resiliparse with ``preserve_formatting="minimal_html"``
-  (measured with 2.0.1). Shared yardstick, one core (benchmarks/bench_extract.py): snippet F1 0.915 (holdout
-  0.918) / article token F1 0.957 at ~260-330 pages per CPU-second (resiliparse 0.842 / 0.908 at ~700-950;
-  trafilatura 0.918 / 0.957 at ~50-65).
+  (measured with 2.0.1). Shared yardstick, one core (benchmarks/bench_extract.py, results/extract*.json): snippet
+  F1 0.915 (holdout 0.918) / article token F1 0.957 at ~260-275 pages per CPU-second on a quiet machine and
+  ~210-255 with memory-streaming load on both cores (resiliparse 0.842 / 0.908 at ~730-970; trafilatura 0.918 /
+  0.957 at ~49-59).
 
 :func:`extract_texts` maps a list (or Arrow array) of HTML strings to an Arrow table, so the same code serves the
 WARC reader, tests and benchmarks.
@@ -132,7 +133,7 @@ _HEADING_CHARS = 60
 # A cleaned main text shorter than this means resiliparse likely missed the article (or kept only its teaser):
 # the page goes to trafilatura (about 1 page in 10). On the yardstick's tuning pages this catches nearly all of
 # trafilatura's gain; the former rule (mean line < 150 chars and < 5000 chars: 1 page in 4) sent twice the pages
-# for the same snippet F1 (0.914) and +0.004 article token F1.
+# for the same snippet F1 (0.914) and an article token F1 only 0.004 higher.
 FALLBACK_MIN_CHARS = 1000
 # A line that is mostly link text (at least this share of its words) and short is navigation or a teaser.
 _LINK_LINE_SHARE = 0.5
@@ -212,8 +213,8 @@ def _main_lines(markup: str) -> list[str]:
 
 
 def _auto(html: str) -> tuple[str, str | None, str]:
-    """resiliparse main content minus boilerplate-named containers and link lines; trafilatura for pages whose
-    result still looks fragmentary."""
+    """resiliparse main content minus boilerplate-named containers, link lines and leading / trailing furniture;
+    trafilatura for pages whose result is still short."""
     from resiliparse.extract.html2text import extract_plain_text
     from resiliparse.parse.html import HTMLTree
 
