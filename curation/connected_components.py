@@ -62,10 +62,48 @@ def connected_components(edges: DataFrame) -> DataFrame:
     return current.select(F.col("a").alias("id"), F.col("b").alias("component")).union(roots).distinct()
 
 
-def join_small(big: DataFrame, small: DataFrame, on: str, how: str, broadcast_rows: int) -> DataFrame:
+COMPONENT_SCHEMA = "id string, component string"
+
+
+def _components_in_one_task(batches):
+    """(id, component) batches for all edges of one partition: scipy's connected components over ids factorised
+    with Arrow; ``component`` is the smallest id of each component."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components as scipy_components
+
+    batches = list(batches)
+    if not batches or sum(b.num_rows for b in batches) == 0:
+        return
+    table = pa.Table.from_batches(batches)
+    ends = pa.chunked_array(table.column("a").chunks + table.column("b").chunks).combine_chunks()
+    codes = ends.dictionary_encode()
+    names, index = codes.dictionary, codes.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    n, m = len(names), table.num_rows
+    graph = coo_matrix((np.ones(m, np.int8), (index[:m], index[m:])), shape=(n, n))
+    _, label = scipy_components(graph, directed=False)
+    # smallest id per component: rank the ids, take the minimum rank per label
+    rank = pc.rank(names, sort_keys="ascending", tiebreaker="first").to_numpy() - 1
+    best = np.full(label.max() + 1, n, np.int64)
+    np.minimum.at(best, label, rank)
+    by_rank = pc.take(names, pc.sort_indices(names))
+    yield pa.RecordBatch.from_arrays([names, pc.take(by_rank, pa.array(best[label]))], names=["id", "component"])
+
+
+def components_in_one_task(edges: DataFrame) -> DataFrame:
+    """(id, component) like :func:`connected_components`, computed in a single Spark task (one job instead of a
+    few per round): for graphs small enough that distributed rounds cost more than the whole graph."""
+    return edges.select("a", "b").repartition(1).mapInArrow(_components_in_one_task, COMPONENT_SCHEMA)
+
+
+def join_small(big: DataFrame, small: DataFrame, on: str, how: str, broadcast_rows: int,
+               rows: int | None = None) -> DataFrame:
     """Join a large table with a side table, broadcasting the side table when it has at most ``broadcast_rows``
-    rows (it should be checkpointed or cheap: it is counted first)."""
-    if small.count() <= broadcast_rows:
+    rows. ``rows``: a known upper bound of its size; without it the side table is counted first (so it should be
+    checkpointed or cheap)."""
+    if (small.count() if rows is None else rows) <= broadcast_rows:
         small = F.broadcast(small)
     return big.join(small, on, how)
 
@@ -105,15 +143,16 @@ def choose_kept(members: DataFrame, group: str, order: list[Column]) -> DataFram
 
 
 def annotate_clusters(docs: DataFrame, components: DataFrame, keep: list[str], broadcast_rows: int,
-                      searched_if: str | None = None) -> DataFrame:
+                      searched_if: str | None = None, component_rows: int | None = None) -> DataFrame:
     """``docs`` plus ``dup_cluster`` (id of the cluster's kept document), ``dup_cluster_size`` and ``dup_of``
     (kept id for the other members, null for the kept one). Documents in no component form a cluster of their
-    own. Rows failing the SQL condition ``searched_if`` (when given) were not searched and get nulls."""
+    own. Rows failing the SQL condition ``searched_if`` (when given) were not searched and get nulls.
+    ``component_rows``: a known upper bound of the rows of ``components`` (saves counting them)."""
     order = keep_order(docs.columns, keep)
-    keyed = join_small(docs, components, "id", "inner", broadcast_rows)
+    keyed = join_small(docs, components, "id", "inner", broadcast_rows, component_rows)
     kept = choose_kept(keyed, "component", order).select(
         "id", F.col("kept").alias("dup_cluster"), F.col("group_size").alias("dup_cluster_size")).localCheckpoint()
-    out = join_small(docs, kept, "id", "left", broadcast_rows)
+    out = join_small(docs, kept, "id", "left", broadcast_rows, component_rows)
     cluster = F.coalesce(F.col("dup_cluster"), F.col("id"))
     size = F.coalesce(F.col("dup_cluster_size"), F.lit(1).cast("long"))
     dup_of = F.when(cluster != F.col("id"), cluster)

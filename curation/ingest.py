@@ -11,7 +11,7 @@ import os
 from pyspark.sql import functions as F
 
 from curation.file_source import READ_SCHEMA, expand_inputs, read_files
-from curation.schema import DOC_SCHEMA, conform
+from curation.schema import DOC_SCHEMA
 from curation.stage import Stage, StageContext, StageParams, StageResult
 
 READERS: dict[str, str] = {
@@ -43,8 +43,12 @@ def read_text(spark, inp):
 
 
 def read_parquet(spark, inp):
-    """Parquet with at least a ``text`` column; known document columns are kept, others go to ``meta.extra``."""
-    import pyarrow as pa
+    """Parquet with at least a ``text`` column; the columns id, source and url are kept when present.
+
+    Runs entirely in the JVM (no Python pass over the text); a null ``text`` is an error row. The frame is cheap to
+    recompute, so ingest filters kept and rejected rows from it lazily instead of materialising it first.
+    """
+    from curation.spark_runtime import spark_schema
 
     files = expand_inputs(inp.path)
     df = spark.read.parquet(*files)
@@ -55,23 +59,22 @@ def read_parquet(spark, inp):
     cols = set(df.columns)
     base = os.path.basename(files[0]) if len(files) == 1 else "parquet"
     idx = F.monotonically_increasing_id()
-    out = df.select(
-        (F.col("id").cast("string") if "id" in cols else F.concat(F.lit(base + ":"), idx.cast("string"))).alias("id"),
-        F.col("text"),
-        (F.col("source").cast("string") if "source" in cols and inp.source is None else F.lit(inp.source)).alias("source"),
-        (F.col("url").cast("string") if "url" in cols else F.lit(None).cast("string")).alias("url"),
-    )
+    types = {f.name: f.dataType for f in spark_schema(READ_SCHEMA).fields}
+    exprs = {
+        "id": F.col("id").cast("string") if "id" in cols else F.concat(F.lit(base + ":"), idx.cast("string")),
+        "text": F.col("text").cast("string"),
+        "source": (F.col("source").cast("string") if "source" in cols and inp.source is None
+                   else F.lit(inp.source)),
+        "url": F.col("url").cast("string") if "url" in cols else F.lit(None),
+        "format": F.lit("parquet"),
+        "reason": F.when(F.col("text").isNull(), F.lit("error: null text")),
+    }
+    return df.select(*[exprs.get(name, F.lit(None)).cast(types[name]).alias(name) for name in READ_SCHEMA.names])
 
-    def fill(batch: pa.RecordBatch) -> pa.RecordBatch:
-        t = pa.Table.from_batches([batch])
-        t = t.append_column("format", pa.array(["parquet"] * t.num_rows, pa.string()))
-        reasons = [None if s is not None else "error: null text" for s in t.column("text").to_pylist()]
-        t = t.append_column("reason", pa.array(reasons, pa.string()))
-        return conform(t, READ_SCHEMA)
 
-    from curation.spark_runtime import map_batches
-
-    return map_batches(out, fill, READ_SCHEMA)
+# Readers whose frame is cheap to recompute (no Python pass, no parsing): ingest returns kept and rejected as two
+# lazy filters of it instead of writing it once and splitting the copy.
+RECOMPUTABLE = {"parquet"}
 
 
 class IngestParams(StageParams):
@@ -103,4 +106,8 @@ class IngestStage(Stage):
         raw = frames[0]
         for f in frames[1:]:
             raw = raw.unionByName(f)
-        return StageResult(combined=raw.select(*[f.name for f in DOC_SCHEMA], "reason"))
+        raw = raw.select(*[f.name for f in DOC_SCHEMA], "reason")
+        if all(inp.format in RECOMPUTABLE for inp in ctx.spec.inputs):
+            return StageResult(kept=raw.where(F.col("reason").isNull()).drop("reason"),
+                               rejected=raw.where(F.col("reason").isNotNull()))
+        return StageResult(combined=raw)

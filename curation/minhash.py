@@ -18,7 +18,6 @@ member (null for the kept one). Removal is a later ``select`` on ``dup_of IS NUL
 from __future__ import annotations
 
 from functools import lru_cache
-from itertools import combinations
 
 import numpy as np
 import pyarrow as pa
@@ -306,6 +305,10 @@ class MinHashParams(StageParams):
     max_bucket_pairs: int = Field(
         200, ge=2, description="buckets with more members link each to the smallest id instead of all pairs")
     broadcast_rows: int = Field(2_000_000, ge=0, description="broadcast joined side tables up to this many rows")
+    local_max_edges: int = Field(
+        1_000_000, ge=0,
+        description="duplicate graphs with at most this many edges get their connected components in one Spark "
+                    "task (scipy); larger ones in distributed large-star/small-star rounds (0: always distributed)")
 
     @model_validator(mode="after")
     def _bands_and_rows_together(self):
@@ -322,52 +325,59 @@ class MinHashParams(StageParams):
         return optimal_bands(self.threshold, self.num_perm, fp, 1.0 - fp)
 
 
-BUCKET_SCHEMA = pa.schema([("key", pa.int64()), ("id", pa.string())])
-PAIR_SCHEMA = pa.schema([("a", pa.string()), ("b", pa.string())])
+# Documents travel through the bucket shuffle as 64-bit handles (Spark's xxhash64 of the id), not id strings:
+# fixed-width rows make the shuffle and the Arrow hand-offs about half as costly. Handles map back to ids by a join
+# with the candidates only; two ids sharing a handle both come back, so a collision can only add candidate pairs
+# (which verification then scores), never lose one.
+BUCKET_SCHEMA = pa.schema([("key", pa.int64()), ("h", pa.int64())])
+HANDLE_PAIR_SCHEMA = pa.schema([("ha", pa.int64()), ("hb", pa.int64())])
 SCORED_PAIR_SCHEMA = pa.schema([("a", pa.string()), ("b", pa.string()), ("jaccard", pa.float64())])
 
 
 def bucket_rows(batch: pa.RecordBatch, ngram: int, num_perm: int, bands: int, rows: int, seed: int,
                 nfkc: bool) -> pa.RecordBatch:
-    """One row (bucket key, id) per band of every document that has shingles (keys of different bands differ:
-    the band number seeds each key)."""
+    """One row (bucket key, document handle ``h``) per band of every document that has shingles (keys of
+    different bands differ: the band number seeds each key). ``batch`` has columns h and text."""
     keys, counts = band_keys(batch.column("text"), ngram, num_perm, bands, rows, seed, nfkc)
     docs = np.flatnonzero(counts > 0)
+    handles = batch.column("h").to_numpy(zero_copy_only=False)
     return pa.RecordBatch.from_arrays(
-        [pa.array(keys[docs].reshape(-1).view(np.int64)), batch.column("id").take(pa.array(np.repeat(docs, bands)))],
+        [pa.array(keys[docs].reshape(-1).view(np.int64)), pa.array(np.repeat(handles[docs], bands))],
         schema=BUCKET_SCHEMA)
 
 
 def bucket_pairs(batches, max_bucket_pairs: int):
-    """Candidate pairs (a < b) from all bucket rows of one partition (every row of a bucket in one partition).
+    """Candidate handle pairs from all bucket rows of one partition (every row of a bucket in one partition).
 
     A bucket of at most ``max_bucket_pairs`` members yields all its pairs; a larger one links every member to
-    its smallest id (same component, linear size).
+    its smallest handle (same component, linear size).
     """
-    table = pa.Table.from_batches(list(batches), schema=BUCKET_SCHEMA)
-    if table.num_rows == 0:
+    batches = list(batches)
+    if not batches:
         return
-    table = table.sort_by([("key", "ascending"), ("id", "ascending")])
+    table = pa.Table.from_batches(batches, schema=BUCKET_SCHEMA)
     keys = table.column("key").to_numpy()
+    handles = table.column("h").to_numpy()
+    order = np.lexsort((handles, keys))
+    keys, handles = keys[order], handles[order]
     starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
     ends = np.r_[starts[1:], len(keys)]
-    shared = np.flatnonzero(ends - starts > 1)
-    ids = table.column("id").take(pa.array(np.concatenate([np.arange(starts[i], ends[i]) for i in shared])
-                                           if len(shared) else np.zeros(0, np.int64))).to_pylist()
-    a: list[str] = []
-    b: list[str] = []
-    pos = 0
-    for size in (ends - starts)[shared]:
-        members = ids[pos : pos + size]
-        pos += size
-        if size <= max_bucket_pairs:
-            for x, y in combinations(members, 2):
-                a.append(x)
-                b.append(y)
+    a: list[np.ndarray] = []
+    b: list[np.ndarray] = []
+    for start, end in zip(starts[ends - starts > 1], ends[ends - starts > 1]):
+        members = np.unique(handles[start:end])
+        if len(members) < 2:
+            continue
+        if len(members) <= max_bucket_pairs:
+            i, j = np.triu_indices(len(members), 1)
+            a.append(members[i])
+            b.append(members[j])
         else:
-            a.extend([members[0]] * (size - 1))
-            b.extend(members[1:])
-    yield pa.RecordBatch.from_arrays([pa.array(a, pa.string()), pa.array(b, pa.string())], schema=PAIR_SCHEMA)
+            a.append(np.full(len(members) - 1, members[0]))
+            b.append(members[1:])
+    if a:
+        yield pa.RecordBatch.from_arrays([pa.array(np.concatenate(a)), pa.array(np.concatenate(b))],
+                                         schema=HANDLE_PAIR_SCHEMA)
 
 
 def score_pairs(batch: pa.RecordBatch, ngram: int, nfkc: bool) -> pa.RecordBatch:
@@ -388,41 +398,60 @@ class MinHashStage(Stage):
     Params = MinHashParams
 
     def apply(self, df, ctx: StageContext) -> StageResult:
-        from curation.connected_components import annotate_clusters, connected_components
+        from curation.connected_components import annotate_clusters, components_in_one_task, connected_components
 
         p: MinHashParams = self.params
         bands, rows = p.band_layout()
         seed = ctx.seed if p.seed is None else p.seed
         base = df.drop("dup_cluster", "dup_cluster_size", "dup_of")
         searched = base.where("exact_dup_of IS NULL") if "exact_dup_of" in base.columns else base
-        components = connected_components(near_duplicate_pairs(searched, p, bands, rows, seed))
+        edges, n_edges = near_duplicate_pairs(searched, p, bands, rows, seed)
+        if n_edges <= p.local_max_edges:
+            components = components_in_one_task(edges)
+        else:
+            components = connected_components(edges)
         out = annotate_clusters(base, components, p.keep, p.broadcast_rows, searched_if="exact_dup_of IS NULL"
-                                if "exact_dup_of" in base.columns else None)
+                                if "exact_dup_of" in base.columns else None, component_rows=2 * n_edges)
         ctx.log(f"[{ctx.stage_name}] minhash {p.num_perm} perms, {bands} bands x {rows} rows, "
                 f"{p.ngram}-gram shingles, threshold {p.threshold}, verify={p.verify}")
-        return StageResult(kept=out, extra_stats={"bands": bands, "rows": rows, "num_perm": p.num_perm})
+        return StageResult(kept=out, extra_stats={"bands": bands, "rows": rows, "num_perm": p.num_perm,
+                                                  "duplicate_pairs": n_edges})
 
 
 def near_duplicate_pairs(docs, p: MinHashParams, bands: int, rows: int, seed: int):
-    """DataFrame (a, b) of document id pairs, a < b, that share an LSH bucket (and pass verification)."""
+    """(DataFrame (a, b) of document id pairs, a < b, that share an LSH bucket and pass verification, checkpointed;
+    its number of rows)."""
     from pyspark.sql import functions as F
 
-    from curation.connected_components import join_small
     from curation.spark_runtime import map_batches, map_partitions
 
     ngram, num_perm, nfkc, cap, threshold = p.ngram, p.num_perm, p.nfkc, p.max_bucket_pairs, p.threshold
-    buckets = map_batches(docs.select("id", "text"),
+    handle = F.xxhash64("id").alias("h")
+    buckets = map_batches(docs.select(handle, "text"),
                           lambda b: bucket_rows(b, ngram, num_perm, bands, rows, seed, nfkc), BUCKET_SCHEMA)
-    # one shuffle by bucket key, then each partition groups its buckets with one Arrow sort
+    # one shuffle by bucket key, then each partition groups its buckets with one sort
     by_key = buckets.repartition(int(docs.sparkSession.conf.get("spark.sql.shuffle.partitions")), "key")
-    pairs = map_partitions(by_key, lambda batches: bucket_pairs(batches, cap), PAIR_SCHEMA).distinct().localCheckpoint()
-    if not p.verify:
-        return pairs
-    members = pairs.select(F.col("a").alias("id")).union(pairs.select(F.col("b").alias("id"))).distinct()
-    texts = join_small(docs.select("id", "text"), members.localCheckpoint(), "id", "left_semi",
-                       p.broadcast_rows).localCheckpoint()  # candidates' texts, read once for both sides
-    with_texts = (pairs.join(texts.withColumnRenamed("id", "a").withColumnRenamed("text", "text_a"), "a")
-                  .join(texts.withColumnRenamed("id", "b").withColumnRenamed("text", "text_b"), "b")
-                  .select("a", "b", "text_a", "text_b"))
-    scored = map_batches(with_texts, lambda b: score_pairs(b, ngram, nfkc), SCORED_PAIR_SCHEMA)
-    return scored.where(F.col("jaccard") >= threshold).select("a", "b")
+    handle_pairs = map_partitions(by_key, lambda batches: bucket_pairs(batches, cap), HANDLE_PAIR_SCHEMA)
+    handle_pairs = handle_pairs.distinct().localCheckpoint()
+    n_pairs = handle_pairs.count()
+    if n_pairs == 0:
+        return docs.sparkSession.createDataFrame([], "a string, b string"), 0
+    members = handle_pairs.select(F.col("ha").alias("h")).union(handle_pairs.select(F.col("hb").alias("h")))
+    members = members.distinct()
+    if 2 * n_pairs <= p.broadcast_rows:
+        members = F.broadcast(members)
+    # the candidates' ids (and texts, to verify), read once for both sides of their pairs
+    columns = ["id", "text"] if p.verify else ["id"]
+    found = docs.select(handle, *columns).join(members, "h", "left_semi").localCheckpoint()
+    side = {x: found.select(F.col("h").alias(f"h{x}"), *[F.col(c).alias(f"{c}_{x}") for c in columns])
+            for x in "ab"}
+    named = (handle_pairs.join(side["a"], "ha").join(side["b"], "hb")
+             .where(F.col("id_a") != F.col("id_b"))
+             .select(F.least("id_a", "id_b").alias("a"), F.greatest("id_a", "id_b").alias("b"),
+                     *[F.col(f"{c}_{x}") for c in columns[1:] for x in "ab"]))
+    if p.verify:
+        scored = map_batches(named.select("a", "b", F.col("text_a"), F.col("text_b")),
+                             lambda b: score_pairs(b, ngram, nfkc), SCORED_PAIR_SCHEMA)
+        named = scored.where(F.col("jaccard") >= threshold)
+    edges = named.select("a", "b").distinct().localCheckpoint()
+    return edges, edges.count()
