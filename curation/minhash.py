@@ -11,7 +11,8 @@ Per document (pure functions over Arrow batches, compiled with numba):
   bands       ``bands`` groups of ``rows`` minima, each hashed to one 64-bit bucket key.
 On Spark: documents sharing a bucket in any band are candidate pairs; with ``verify`` each candidate pair is kept
 only if the exact Jaccard of its two shingle sets reaches ``threshold``; the pairs' connected components are the
-duplicate clusters (:mod:`curation.connected_components`). Each cluster keeps one document (``keep`` order);
+duplicate clusters (:mod:`curation.connected_components`: in one task when the graph has at most
+``local_max_edges`` edges, else in distributed rounds). Each cluster keeps one document (``keep`` order);
 ``dup_cluster`` = id of the kept document, ``dup_cluster_size`` = members, ``dup_of`` = kept id for every other
 member (null for the kept one). Removal is a later ``select`` on ``dup_of IS NULL``.
 """
