@@ -15,6 +15,7 @@ the 10k set: the steady state of a long job, where those fixed costs are paid on
   .venv/bin/python benchmarks/bench_dedup.py compare --size 14k --tools ours
   .venv/bin/python benchmarks/bench_dedup.py scaling                  # ours at 1k, 10k, 100k docs
   .venv/bin/python benchmarks/bench_dedup.py natural                  # labelled groups of dedup_natural
+  .venv/bin/python benchmarks/bench_dedup.py floor                    # what Spark itself costs on the 100k set
 
 Sets are built with the yardstick's ``make_dedup_set.py`` under benchmarks/out/ (not committed) when missing;
 peers are installed into /work/venvs/<name> when missing. Results: benchmarks/results/dedup*.json.
@@ -255,6 +256,57 @@ def scaling(sizes: str = typer.Option("1k,10k,100k"), partitions: int = typer.Op
     print(benchlib.fmt_table(rows, list(rows[0])))
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "dedup_scaling.json").write_text(json.dumps({"machine": benchlib.machine_info(), "rows": rows}, indent=2))
+
+
+@app.command()
+def floor(size: str = typer.Option("100k"), repeats: int = typer.Option(2)):
+    """What Spark itself costs on this set, in a fresh process: the first query (JVM class loading and JIT warm-up),
+    one Parquet read + write of the documents, one pass of the text through a Python worker (no work), and the
+    MinHash signature pass; each warm step repeated. Compared with datasketch's whole run on the same set (its last
+    ``compare`` result), this is the floor under any Spark pipeline's docs/CPU-s."""
+    import shutil
+    import tempfile
+
+    sys.path.insert(0, str(REPO))
+    import pyarrow as pa
+    from pyspark.sql import functions as F
+
+    from curation.minhash import BUCKET_SCHEMA, MinHashParams, bucket_rows
+    from curation.spark_runtime import get_spark, map_batches
+
+    src = str(ensure_set(size) / "dedup_set.parquet")
+    spark = get_spark(master="local[2]", driver_memory="2g",
+                      conf={"spark.sql.shuffle.partitions": "2", "spark.default.parallelism": "2",
+                            "spark.driver.extraJavaOptions": JAVA_OPTIONS})
+    tmp = Path(tempfile.mkdtemp(prefix="dedup-floor-"))
+    bands, rows = MinHashParams().band_layout()
+    docs = lambda: spark.read.parquet(src)  # noqa: E731
+    ids = pa.schema([("id", pa.string())])
+    steps = {
+        "first query (count)": lambda: docs().count(),
+        "Parquet read + write": lambda: docs().write.mode("overwrite").parquet(str(tmp / "copy")),
+        "text through Python (no work)": lambda: map_batches(
+            docs().select("id", "text"), lambda b: pa.RecordBatch.from_arrays([b.column(0)], schema=ids), ids).count(),
+        "signatures + band keys": lambda: map_batches(
+            docs().select(F.xxhash64("id").alias("h"), "text"), lambda b: bucket_rows(b, 5, 112, bands, rows, 0, True),
+            BUCKET_SCHEMA).count(),
+    }
+    rows_out = []
+    for name, step in steps.items():
+        for i in range(1 if name.startswith("first") else repeats):
+            c0 = tree_cpu_seconds()
+            step()
+            rows_out.append({"step": name, "run": i + 1, "cpu_s": round(tree_cpu_seconds() - c0, 2)})
+            print(rows_out[-1], flush=True)
+    spark.stop()
+    shutil.rmtree(tmp, ignore_errors=True)
+    peer = OUT / f"datasketch_{size}" / "result.json"
+    ds = json.loads(peer.read_text())["total"]["cpu_s"] if peer.exists() else None
+    out = {"size": size, "steps": rows_out, "datasketch_cpu_s": ds,
+           "budget_3x_datasketch_cpu_s": round(ds / 3, 2) if ds else None}
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"dedup_floor_{size}.json").write_text(json.dumps(out, indent=2))
+    print(json.dumps(out, indent=1))
 
 
 @app.command()
