@@ -72,6 +72,26 @@ def test_parquet_reader_keeps_ids_and_rejects_null_text(spark, tmp_path):
         ("a", "one", "pq", "u1", None), ("b", None, "pq", "u2", "error: null text"), ("c", "three", "pq", "u3", None)]
 
 
+def test_parquet_ingest_splits_kept_and_rejected_without_a_copy(spark, tmp_path):
+    from curation.runner import Runner, read_parquet as read_stage
+    from curation.spec import load_spec
+
+    t = pa.table({"id": [f"d{i}" for i in range(50)], "text": [None if i % 10 == 3 else f"doc {i}" for i in range(50)]})
+    pq.write_table(t, tmp_path / "in.parquet", row_group_size=20)
+    spec_path = tmp_path / "spec.yaml"
+    spec_path.write_text(f"out: {tmp_path / 'run'}\ninputs:\n  - {{format: parquet, path: {tmp_path / 'in.parquet'}}}\n"
+                         "stages:\n  ingest: {}\n")
+    result = Runner(load_spec(spec_path), spark, log=lambda m: None).run()
+    stats = result.outcomes[0].stats
+    assert (stats["in"], stats["kept"], stats["rejected"]) == (50, 45, 5)
+    assert stats["reasons"] == {"error: null text": 5}
+    kept = read_stage(spark, str(tmp_path / "run" / "ingest"))
+    assert "reason" not in kept.columns and kept.where("text IS NULL").count() == 0
+    rejected = read_stage(spark, str(tmp_path / "run" / "rejected" / "ingest"))
+    assert sorted(r["id"] for r in rejected.collect()) == ["d13", "d23", "d3", "d33", "d43"]
+    assert not (tmp_path / "run" / "_tmp").exists()
+
+
 def test_spec_source_wins_over_record_source(spark, tmp_path):
     from curation.file_source import read_files
 
