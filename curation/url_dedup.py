@@ -13,7 +13,6 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 import pyarrow as pa
 
-from curation.schema import annotations_of, conform, doc_schema
 from curation.spark_runtime import map_batches
 from curation.stage import Stage, StageContext, StageParams, StageResult
 
@@ -84,13 +83,13 @@ def normalize_url(url: str | None) -> str | None:
     return urlunsplit((scheme, host, path, query, ""))
 
 
-def add_url_norm(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
-    """The batch with ``url_norm`` (re)computed from ``url``, conformed to ``schema``."""
+NORM_SCHEMA = pa.schema([("id", pa.string()), ("url_norm", pa.string())])
+
+
+def url_norms(batch: pa.RecordBatch) -> pa.RecordBatch:
+    """(id, url_norm) for a batch with columns id and url."""
     norms = pa.array([normalize_url(u) for u in batch.column("url").to_pylist()], pa.string())
-    names = batch.schema.names
-    out = (batch.set_column(names.index("url_norm"), "url_norm", norms) if "url_norm" in names
-           else batch.append_column("url_norm", norms))
-    return conform(out, schema)
+    return pa.RecordBatch.from_arrays([batch.column("id"), norms], schema=NORM_SCHEMA)
 
 
 class UrlDedupParams(StageParams):
@@ -109,20 +108,30 @@ class UrlDedupStage(Stage):
         from pyspark.sql import Window
         from pyspark.sql import functions as F
 
-        annotations = [a for a in annotations_of(df.columns) if a != "url_norm"] + ["url_norm"]
-        schema = doc_schema(annotations)
-        annotated = map_batches(df, lambda b: add_url_norm(b, schema), schema)
+        from curation.connected_components import join_small
+
+        # The decision runs on a narrow table (id, url_norm and the keep key): only URLs go through Python and only
+        # narrow rows are shuffled; it is checkpointed, so the kept and the rejected output each read the documents
+        # once and join it (broadcast when small) instead of redoing the Python pass and the shuffle.
+        base = df.drop("url_norm")
+        norms = map_batches(base.select("id", "url"), url_norms, NORM_SCHEMA)
+        keys = base.select("id", F.length("text").alias("_length"), F.col("meta.warc_date").alias("_date"))
         order = {
-            "longest": [F.length("text").desc_nulls_last()],
-            "earliest": [F.col("meta.warc_date").asc_nulls_last()],
-            "latest": [F.col("meta.warc_date").desc_nulls_last()],
+            "longest": [F.col("_length").desc_nulls_last()],
+            "earliest": [F.col("_date").asc_nulls_last()],
+            "latest": [F.col("_date").desc_nulls_last()],
         }[self.params.keep] + [F.col("id").asc()]
         group = Window.partitionBy("url_norm").orderBy(*order)
-        ranked = (annotated.withColumn("_rank", F.row_number().over(group))
-                  .withColumn("dup_of", F.first("id").over(group)))
-        keep = F.col("url_norm").isNull() | (F.col("_rank") == 1)
-        kept = ranked.where(keep).select(*schema.names)
-        rejected = (ranked.where(~keep)
+        first = F.first("id").over(group)
+        decided = (norms.join(keys, "id")
+                   .select("id", "url_norm",
+                           F.when(F.col("url_norm").isNotNull() & (first != F.col("id")), first).alias("_dup_of"))
+                   .localCheckpoint())
+        annotated = join_small(base, decided, "id", "left", broadcast_rows=2_000_000)
+        columns = [c for c in annotated.columns if c != "_dup_of"]
+        kept = annotated.where(F.col("_dup_of").isNull()).select(*columns)
+        rejected = (annotated.where(F.col("_dup_of").isNotNull())
+                    .withColumn("dup_of", F.col("_dup_of"))
                     .withColumn("reason", F.lit("url_dedup: duplicate URL"))
-                    .select(*schema.names, "dup_of", "reason"))
+                    .select(*[c for c in columns if c != "dup_of"], "dup_of", "reason"))
         return StageResult(kept=kept, rejected=rejected)
