@@ -98,6 +98,17 @@ def test_distributed_components_give_the_same_clusters(spark, planted, annotated
     assert annotated.column("dup_of").null_count < annotated.num_rows - 20  # the graph was not trivial
 
 
+def test_unverified_candidates_are_a_superset_of_verified_clusters(spark, planted, annotated):
+    bands, rows = MinHashParams().band_layout()  # the verified run's layout (unverified defaults to fewer bands)
+    unverified = run_dedup(spark, planted[0], partitions=2, verify=False, bands=bands, rows=rows)
+    metrics = evaluate_annotated(unverified, threshold=0.8)
+    assert metrics["pair"]["recall"] >= 0.95, metrics
+    loose = {r["id"]: r["dup_cluster"] for r in unverified.to_pylist()}
+    for r in annotated.to_pylist():  # every verified cluster lies inside one unverified cluster
+        if r["dup_cluster"] is not None and r["dup_cluster"] != r["id"]:
+            assert loose[r["id"]] == loose[r["dup_cluster"]]
+
+
 def test_eval_metrics_on_a_tiny_brute_force_set():
     texts = {"a": "one two three four five six seven", "b": "one two three four five six seven eight",
              "c": "one two three four five six seven", "d": "completely different words in this one",
