@@ -84,12 +84,13 @@ def _components_in_one_task(batches):
     n, m = len(names), table.num_rows
     graph = coo_matrix((np.ones(m, np.int8), (index[:m], index[m:])), shape=(n, n))
     _, label = scipy_components(graph, directed=False)
-    # smallest id per component: rank the ids, take the minimum rank per label
-    rank = pc.rank(names, sort_keys="ascending", tiebreaker="first").to_numpy() - 1
+    # smallest id per component: sort the ids once, take the minimum sorted position per label
+    order = pc.sort_indices(names).to_numpy()
+    rank = np.empty(n, np.int64)
+    rank[order] = np.arange(n)
     best = np.full(label.max() + 1, n, np.int64)
     np.minimum.at(best, label, rank)
-    by_rank = pc.take(names, pc.sort_indices(names))
-    yield pa.RecordBatch.from_arrays([names, pc.take(by_rank, pa.array(best[label]))], names=["id", "component"])
+    yield pa.RecordBatch.from_arrays([names, pc.take(names, pa.array(order[best[label]]))], names=["id", "component"])
 
 
 def components_in_one_task(edges: DataFrame) -> DataFrame:

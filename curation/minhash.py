@@ -365,7 +365,8 @@ def bucket_pairs(batches, max_bucket_pairs: int):
     ends = np.r_[starts[1:], len(keys)]
     a: list[np.ndarray] = []
     b: list[np.ndarray] = []
-    for start, end in zip(starts[ends - starts > 1], ends[ends - starts > 1]):
+    shared = ends - starts > 1
+    for start, end in zip(starts[shared], ends[shared]):
         members = np.unique(handles[start:end])
         if len(members) < 2:
             continue
@@ -451,8 +452,7 @@ def near_duplicate_pairs(docs, p: MinHashParams, bands: int, rows: int, seed: in
              .select(F.least("id_a", "id_b").alias("a"), F.greatest("id_a", "id_b").alias("b"),
                      *[F.col(f"{c}_{x}") for c in columns[1:] for x in "ab"]))
     if p.verify:
-        scored = map_batches(named.select("a", "b", F.col("text_a"), F.col("text_b")),
-                             lambda b: score_pairs(b, ngram, nfkc), SCORED_PAIR_SCHEMA)
+        scored = map_batches(named, lambda b: score_pairs(b, ngram, nfkc), SCORED_PAIR_SCHEMA)
         named = scored.where(F.col("jaccard") >= threshold)
     edges = named.select("a", "b").distinct().localCheckpoint()
     return edges, edges.count()

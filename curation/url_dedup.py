@@ -83,13 +83,15 @@ def normalize_url(url: str | None) -> str | None:
     return urlunsplit((scheme, host, path, query, ""))
 
 
-NORM_SCHEMA = pa.schema([("id", pa.string()), ("url_norm", pa.string())])
+NORM_SCHEMA = pa.schema([("id", pa.string()), ("url_norm", pa.string()), ("_length", pa.int64()),
+                         ("_date", pa.string())])
 
 
 def url_norms(batch: pa.RecordBatch) -> pa.RecordBatch:
-    """(id, url_norm) for a batch with columns id and url."""
+    """A narrow batch (id, url, _length, _date) with ``url`` replaced by its ``url_norm``."""
     norms = pa.array([normalize_url(u) for u in batch.column("url").to_pylist()], pa.string())
-    return pa.RecordBatch.from_arrays([batch.column("id"), norms], schema=NORM_SCHEMA)
+    return pa.RecordBatch.from_arrays([batch.column("id"), norms, batch.column("_length"), batch.column("_date")],
+                                      schema=NORM_SCHEMA)
 
 
 class UrlDedupParams(StageParams):
@@ -114,8 +116,9 @@ class UrlDedupStage(Stage):
         # narrow rows are shuffled; it is checkpointed, so the kept and the rejected output each read the documents
         # once and join it (broadcast when small) instead of redoing the Python pass and the shuffle.
         base = df.drop("url_norm")
-        norms = map_batches(base.select("id", "url"), url_norms, NORM_SCHEMA)
-        keys = base.select("id", F.length("text").alias("_length"), F.col("meta.warc_date").alias("_date"))
+        narrow = base.select("id", "url", F.length("text").cast("long").alias("_length"),
+                             F.col("meta.warc_date").alias("_date"))
+        norms = map_batches(narrow, url_norms, NORM_SCHEMA)
         order = {
             "longest": [F.col("_length").desc_nulls_last()],
             "earliest": [F.col("_date").asc_nulls_last()],
@@ -123,9 +126,8 @@ class UrlDedupStage(Stage):
         }[self.params.keep] + [F.col("id").asc()]
         group = Window.partitionBy("url_norm").orderBy(*order)
         first = F.first("id").over(group)
-        decided = (norms.join(keys, "id")
-                   .select("id", "url_norm",
-                           F.when(F.col("url_norm").isNotNull() & (first != F.col("id")), first).alias("_dup_of"))
+        decided = (norms.select("id", "url_norm",
+                                F.when(F.col("url_norm").isNotNull() & (first != F.col("id")), first).alias("_dup_of"))
                    .localCheckpoint())
         annotated = join_small(base, decided, "id", "left", broadcast_rows=2_000_000)
         columns = [c for c in annotated.columns if c != "_dup_of"]
