@@ -271,7 +271,7 @@ def floor(size: str = typer.Option("100k"), repeats: int = typer.Option(2)):
     import pyarrow as pa
     from pyspark.sql import functions as F
 
-    from curation.minhash import BUCKET_SCHEMA, MinHashParams, bucket_rows
+    from curation.minhash import PACKED_SCHEMA, MinHashParams, packed_bucket_rows
     from curation.spark_runtime import get_spark, map_batches
 
     src = str(ensure_set(size) / "dedup_set.parquet")
@@ -288,8 +288,8 @@ def floor(size: str = typer.Option("100k"), repeats: int = typer.Option(2)):
         "text through Python (no work)": lambda: map_batches(
             docs().select("id", "text"), lambda b: pa.RecordBatch.from_arrays([b.column(0)], schema=ids), ids).count(),
         "signatures + band keys": lambda: map_batches(
-            docs().select(F.xxhash64("id").alias("h"), "text"), lambda b: bucket_rows(b, 5, 112, bands, rows, 0, True),
-            BUCKET_SCHEMA).count(),
+            docs().select(F.xxhash64("id").alias("h"), "text"),
+            lambda b: packed_bucket_rows(b, 5, 112, bands, rows, 0, True, 16), PACKED_SCHEMA).count(),
     }
     rows_out = []
     for name, step in steps.items():

@@ -9,8 +9,9 @@ import pytest
 from datasketch.lsh import _optimal_param
 
 from curation.dedup_eval import jaccard, word_shingles
-from curation.minhash import (MinHashParams, _mix64, band_keys, fold_words, optimal_bands, pair_jaccards,
-                              permutations, shingle_hashes)
+from curation.minhash import (MinHashParams, _mix64, band_keys, bucket_group, bucket_rows, fold_words, optimal_bands,
+                              packed_bucket_rows, pair_jaccards, pairs_in_buckets, permutations, shingle_hashes,
+                              unpack_bucket_rows)
 
 WORDS = "the quick brown fox jumps over lazy dog while seven wizards quietly hex a jovial zebra".split()
 
@@ -103,3 +104,42 @@ def test_band_layout_defaults_explicit_and_validation():
         MinHashParams(bands=20)
     with pytest.raises(ValueError):
         MinHashParams(bands=30, rows=5)
+
+
+def test_bucket_pairs_match_a_per_bucket_reference():
+    """The vectorised pair generation equals the obvious loop: all pairs of a bucket's distinct members up to the
+    cap, beyond it every member linked to the smallest; nothing across buckets."""
+    import itertools
+
+    rng = np.random.default_rng(7)
+    for _ in range(200):
+        n = int(rng.integers(0, 200))
+        keys = (rng.integers(-6, 6, n) * (1 << 40)).astype(np.int64)
+        handles = rng.integers(-20, 20, n).astype(np.int64)
+        cap = int(rng.integers(2, 8))
+        expected = []
+        for k in set(keys.tolist()):
+            members = sorted(set(handles[keys == k].tolist()))
+            if len(members) <= cap:
+                expected += list(itertools.combinations(members, 2))
+            else:
+                expected += [(members[0], m) for m in members[1:]]
+        a, b = pairs_in_buckets(keys, handles, cap)
+        assert sorted(zip(a.tolist(), b.tolist())) == sorted(expected)
+
+
+def test_packed_bucket_rows_round_trip_and_keep_each_key_in_one_group():
+    rng = random.Random(3)
+    texts = [random_text(rng, 40) for _ in range(30)] + ["", "one two"]
+    batch = pa.RecordBatch.from_arrays([pa.array(np.arange(len(texts), dtype=np.int64) * 7919), pa.array(texts)],
+                                       names=["h", "text"])
+    keys, handles = bucket_rows(batch, 5, 112, 18, 6, 0, True)
+    assert len(keys) == 18 * 31  # the empty document has no bands
+    packed = packed_bucket_rows(batch, 5, 112, 18, 6, 0, True, groups=8)
+    groups = packed.column("g").to_pylist()
+    assert len(groups) == len(set(groups)) and set(groups) <= set(range(8))
+    for g, blob in zip(groups, packed.column("rows").to_pylist()):  # every row sits in its key's group
+        part = np.frombuffer(blob, dtype="<i8").reshape(-1, 2)
+        assert (bucket_group(part[:, 0].astype(np.int64), 8) == g).all()
+    k2, h2 = unpack_bucket_rows([packed])
+    assert sorted(zip(k2.tolist(), h2.tolist())) == sorted(zip(keys.tolist(), handles.tolist()))
