@@ -21,7 +21,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Callable
 
-from curation.schema import ANNOTATIONS, CORE_NAMES
+from curation.schema import ANNOTATIONS, CORE_NAMES, DISTINCT_VALUED
 from curation.spec import PipelineSpec, SpecError, dump_spec
 from curation.stage import StageContext, StageResult, stage_class
 
@@ -29,9 +29,35 @@ STATS = "stats.json"
 LEDGER = "ledger.json"
 
 
-def read_parquet(spark, path: str):
-    """Read a stage folder's Parquet files (the folder also holds stats.json and _artifacts/)."""
-    return spark.read.option("pathGlobFilter", "*.parquet").parquet(path)
+def write_parquet(df, path: str) -> None:
+    """Write a stage output (overwriting): no dictionary encoding on the columns whose values are all distinct."""
+    writer = df.write.mode("overwrite")
+    for name in DISTINCT_VALUED:
+        if name in df.columns:
+            writer = writer.option(f"parquet.enable.dictionary#{name}", "false")
+    writer.parquet(path)
+
+
+def read_parquet(spark, path: str, schema=None):
+    """Read a stage folder's Parquet files (the folder also holds stats.json and _artifacts/).
+
+    ``schema`` (a StructType or its JSON string), when known, saves the Spark job that reads a file footer for it."""
+    reader = spark.read.option("pathGlobFilter", "*.parquet")
+    if schema is not None:
+        from pyspark.sql.types import StructType
+
+        reader = reader.schema(StructType.fromJson(json.loads(schema)) if isinstance(schema, str) else schema)
+    return reader.parquet(path)
+
+
+def _write_counted(df, path: str) -> int:
+    """Write ``df`` (see :func:`write_parquet`) and return its number of rows, counted while writing."""
+    from pyspark.sql import Observation
+    from pyspark.sql import functions as F
+
+    observation = Observation(f"rows-{uuid.uuid4().hex}")
+    write_parquet(df.observe(observation, F.count(F.lit(1)).alias("rows")), path)
+    return int(observation.get["rows"])
 
 
 class ReconciliationError(RuntimeError):
@@ -122,6 +148,7 @@ class Runner:
         upstream_fp = _fingerprint(str(self.spec.seed))
         prev_name: str | None = None
         prev_kept: int | None = None
+        prev_schema: str | None = None
         recomputed_upstream = False
         for s in self.spec.stages:
             cls = stage_class(s.type)
@@ -138,18 +165,19 @@ class Runner:
             else:
                 if old is not None and not self.force and old.get("fingerprint") != fp:
                     self.log(f"[{s.name}] parameters or inputs changed since the last run: recomputing")
-                stats = self._run_stage(stage, s.name, s.type, ctx, prev_name, prev_kept, fp, params_json)
+                stats = self._run_stage(stage, s.name, s.type, ctx, prev_name, prev_kept, prev_schema, fp,
+                                        params_json)
                 outcome = StageOutcome(s.name, s.type, stats, resumed=False)
                 recomputed_upstream = True
             result.outcomes.append(outcome)
             upstream_fp = fp
-            prev_name, prev_kept = s.name, outcome.stats["kept"]
+            prev_name, prev_kept, prev_schema = s.name, outcome.stats["kept"], outcome.stats.get("schema")
         result.ledger = self._write_ledger(result.outcomes)
         self.fs.delete(f"{self.out}/_tmp")
         return result
 
     def _run_stage(self, stage, name: str, stype: str, ctx: StageContext, prev_name: str | None,
-                   prev_kept: int | None, fp: str, params_json: str) -> dict:
+                   prev_kept: int | None, prev_schema: str | None, fp: str, params_json: str) -> dict:
         from pyspark.sql import functions as F
 
         from curation.spark_runtime import ProgressReporter
@@ -161,7 +189,7 @@ class Runner:
         else:
             if prev_name is None:
                 raise SpecError(f"stages.{name}: a {stype} stage needs an upstream stage (e.g. ingest) before it")
-            df_in = read_parquet(self.spark, self.stage_dir(prev_name))
+            df_in = read_parquet(self.spark, self.stage_dir(prev_name), prev_schema)
         tmp = f"{self.out}/_tmp/{name}-{uuid.uuid4().hex[:8]}"
         kept_tmp, rej_tmp = f"{tmp}/kept", f"{tmp}/rejected"
         try:
@@ -169,15 +197,16 @@ class Runner:
                 res: StageResult = stage.apply(df_in, ctx)
                 kept_df, rej_df = self._materialize(res, tmp, name)
                 self._check_columns(kept_df, name)
-                kept_df.write.mode("overwrite").parquet(kept_tmp)
+                # rows are counted while writing; the written folders are re-read with the known schema
+                n_kept = _write_counted(kept_df, kept_tmp)
+                kept_w = read_parquet(self.spark, kept_tmp, kept_df.schema)
+                rej_w, reasons = None, {}
                 if rej_df is not None:
                     rej_df = rej_df.withColumn("stage", F.lit(name))
-                    rej_df.write.mode("overwrite").parquet(rej_tmp)
-                kept_w = read_parquet(self.spark, kept_tmp)
-                rej_w = read_parquet(self.spark, rej_tmp) if rej_df is not None else None
-                n_kept = kept_w.count()
-                reasons = ({r["reason"]: r["count"] for r in rej_w.groupBy("reason").count().collect()}
-                           if rej_w is not None else {})
+                    n_rejected_rows = _write_counted(rej_df, rej_tmp)
+                    rej_w = read_parquet(self.spark, rej_tmp, rej_df.schema)
+                    if n_rejected_rows:
+                        reasons = {r["reason"]: r["count"] for r in rej_w.groupBy("reason").count().collect()}
                 n_rej = sum(reasons.values())
                 extra = dict(res.extra_stats)
                 if res.after_write is not None:
@@ -199,6 +228,7 @@ class Runner:
             "in": n_in, "kept": n_kept, "rejected": n_rej,
             "reasons": _top_reasons(reasons),
             "seconds": seconds, **({"extra": extra} if extra else {}),
+            "schema": kept_w.schema.json(),  # of the kept documents: the next stage reads them without inferring it
         }
         self._stable_part_names(kept_tmp)
         self.fs.write_text(f"{kept_tmp}/{STATS}", json.dumps(stats, indent=2, sort_keys=False))
@@ -222,8 +252,8 @@ class Runner:
                 raise StageFailed(f"stage {name} returned neither kept nor combined output")
             return res.kept, res.rejected
         all_dir = f"{tmp}/all"
-        res.combined.write.mode("overwrite").parquet(all_dir)
-        both = read_parquet(self.spark, all_dir)
+        write_parquet(res.combined, all_dir)
+        both = read_parquet(self.spark, all_dir, res.combined.schema)
         kept = both.where(F.col("reason").isNull()).drop("reason")
         rejected = both.where(F.col("reason").isNotNull())
         return kept, rejected

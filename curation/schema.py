@@ -66,6 +66,10 @@ ANNOTATIONS: dict[str, pa.DataType] = {
 
 REJECT_FIELDS: list[pa.Field] = [pa.field("reason", pa.string()), pa.field("stage", pa.string())]
 
+# Columns whose values are (nearly) all distinct: Parquet dictionary encoding only costs CPU on them (the writer
+# builds a dictionary, then falls back to plain), ~0.25 CPU-s per 100k documents written.
+DISTINCT_VALUED = ["id", "text", "url", "url_norm", "text_hash", "exact_dup_of", "dup_cluster", "dup_of", "reason"]
+
 DOC_SCHEMA = pa.schema(CORE_FIELDS)
 CORE_NAMES = [f.name for f in CORE_FIELDS]
 
