@@ -60,7 +60,7 @@ class ExactDedupStage(Stage):
         from pyspark.sql import functions as F
 
         from curation.connected_components import choose_kept, join_small, keep_order
-        from curation.spark_runtime import map_batches
+        from curation.spark_runtime import checkpoint_counted, map_batches
 
         p: ExactDedupParams = self.params
         key, normalize = p.key, p.normalize
@@ -72,5 +72,6 @@ class ExactDedupStage(Stage):
         kept = choose_kept(keyed, "text_hash", keep_order(keyed.columns, p.keep))
         annotations = kept.select(
             "id", "text_hash", F.when(F.col("kept") != F.col("id"), F.col("kept")).alias("exact_dup_of"))
-        out = join_small(base, annotations.localCheckpoint(), "id", "left", p.broadcast_rows)
+        annotations, rows = checkpoint_counted(annotations)
+        out = join_small(base, annotations, "id", "left", p.broadcast_rows, rows)
         return StageResult(kept=out.select(*base.columns, "text_hash", "exact_dup_of"))

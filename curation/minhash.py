@@ -306,10 +306,15 @@ class MinHashParams(StageParams):
     max_bucket_pairs: int = Field(
         200, ge=2, description="buckets with more members link each to the smallest id instead of all pairs")
     broadcast_rows: int = Field(2_000_000, ge=0, description="broadcast joined side tables up to this many rows")
+    local_max_chars: int = Field(
+        200_000_000, ge=0,
+        description="with at most local_max_edges candidate pairs whose documents hold at most this many characters, "
+                    "the pairs are named and verified in one Spark task instead of by two distributed joins")
     local_max_edges: int = Field(
         1_000_000, ge=0,
-        description="duplicate graphs with at most this many edges get their connected components in one Spark "
-                    "task (scipy); larger ones in distributed large-star/small-star rounds (0: always distributed)")
+        description="candidate pairs up to this many are named and verified in one Spark task (see local_max_chars) "
+                    "and duplicate graphs up to this many edges get their connected components in one task (scipy); "
+                    "larger ones go through distributed joins and large-star/small-star rounds (0: always distributed)")
 
     @model_validator(mode="after")
     def _bands_and_rows_together(self):
@@ -427,6 +432,41 @@ def bucket_pairs(batches, max_bucket_pairs: int):
         yield pa.RecordBatch.from_arrays([pa.array(ab[:, 0]), pa.array(ab[:, 1])], schema=HANDLE_PAIR_SCHEMA)
 
 
+def named_pairs_in_one_task(batches, ha: np.ndarray, hb: np.ndarray, verify: bool, ngram: int, nfkc: bool,
+                            threshold: float):
+    """The distinct id pairs (a < b) of the handle pairs (``ha``, ``hb``) whose documents are in ``batches``
+    (columns h, id and, with ``verify``, text), keeping only pairs whose exact Jaccard reaches ``threshold`` when
+    ``verify``. Every candidate document must be in this one partition. A handle shared by several ids (a 64-bit
+    collision) pairs each of them."""
+    batches = list(batches)
+    if not batches or not len(ha):
+        return
+    table = pa.Table.from_batches(batches).combine_chunks()
+    handles = table.column("h").to_numpy()
+    order = np.argsort(handles, kind="stable")
+    ordered = handles[order]
+    lo_a, hi_a = np.searchsorted(ordered, ha, "left"), np.searchsorted(ordered, ha, "right")
+    lo_b, hi_b = np.searchsorted(ordered, hb, "left"), np.searchsorted(ordered, hb, "right")
+    single = (hi_a - lo_a == 1) & (hi_b - lo_b == 1)
+    rows_a, rows_b = [order[lo_a[single]]], [order[lo_b[single]]]
+    for k in np.flatnonzero(~single):  # collisions (or a handle with no document: nothing to pair)
+        x, y = np.meshgrid(order[lo_a[k]:hi_a[k]], order[lo_b[k]:hi_b[k]])
+        rows_a.append(x.ravel())
+        rows_b.append(y.ravel())
+    rows_a, rows_b = pa.array(np.concatenate(rows_a)), pa.array(np.concatenate(rows_b))
+    ids = table.column("id")
+    id_a, id_b = pc.take(ids, rows_a), pc.take(ids, rows_b)
+    keep = pc.not_equal(id_a, id_b).to_numpy(zero_copy_only=False)
+    if verify:
+        texts = table.column("text")
+        keep &= pair_jaccards(pc.take(texts, rows_a), pc.take(texts, rows_b), ngram, nfkc) >= threshold
+    mask = pa.array(keep)
+    id_a, id_b = pc.filter(id_a, mask), pc.filter(id_b, mask)
+    first = pc.less(id_a, id_b)
+    named = pa.table({"a": pc.if_else(first, id_a, id_b), "b": pc.if_else(first, id_b, id_a)})
+    yield from named.group_by(["a", "b"]).aggregate([]).to_batches()
+
+
 def score_pairs(batch: pa.RecordBatch, ngram: int, nfkc: bool) -> pa.RecordBatch:
     """Exact Jaccard of each candidate pair (columns a, b, text_a, text_b)."""
     j = pair_jaccards(batch.column("text_a"), batch.column("text_b"), ngram, nfkc)
@@ -470,7 +510,7 @@ def near_duplicate_pairs(docs, p: MinHashParams, bands: int, rows: int, seed: in
     its number of rows)."""
     from pyspark.sql import functions as F
 
-    from curation.spark_runtime import map_batches, map_partitions
+    from curation.spark_runtime import checkpoint_counted, map_batches, map_partitions
 
     ngram, num_perm, nfkc, cap, threshold = p.ngram, p.num_perm, p.nfkc, p.max_bucket_pairs, p.threshold
     handle = F.xxhash64("id").alias("h")
@@ -482,8 +522,7 @@ def near_duplicate_pairs(docs, p: MinHashParams, bands: int, rows: int, seed: in
     # one shuffle by bucket group, then each partition finds its buckets with one sort
     by_key = buckets.repartition(partitions, "g")
     handle_pairs = map_partitions(by_key, lambda batches: bucket_pairs(batches, cap), HANDLE_PAIR_SCHEMA)
-    handle_pairs = handle_pairs.distinct().localCheckpoint()
-    n_pairs = handle_pairs.count()
+    handle_pairs, n_pairs = checkpoint_counted(handle_pairs.distinct())
     if n_pairs == 0:
         return docs.sparkSession.createDataFrame([], "a string, b string"), 0
     members = handle_pairs.select(F.col("ha").alias("h")).union(handle_pairs.select(F.col("hb").alias("h")))
@@ -492,7 +531,16 @@ def near_duplicate_pairs(docs, p: MinHashParams, bands: int, rows: int, seed: in
         members = F.broadcast(members)
     # the candidates' ids (and texts, to verify), read once for both sides of their pairs
     columns = ["id", "text"] if p.verify else ["id"]
-    found = docs.select(handle, *columns).join(members, "h", "left_semi").localCheckpoint()
+    found, seen = checkpoint_counted(docs.select(handle, *columns).join(members, "h", "left_semi"),
+                                     chars=F.sum(F.length("text")) if p.verify else F.lit(0))
+    if n_pairs <= p.local_max_edges and (seen["chars"] or 0) <= p.local_max_chars:
+        # few candidates: name and verify every pair in one task (no joins, no shuffle of texts)
+        pairs = handle_pairs.toArrow()
+        ha, hb = (pairs.column(c).to_numpy() for c in ("ha", "hb"))
+        named = found.coalesce(1).mapInArrow(
+            lambda batches: named_pairs_in_one_task(batches, ha, hb, p.verify, ngram, nfkc, threshold),
+            "a string, b string")
+        return checkpoint_counted(named)
     side = {x: found.select(F.col("h").alias(f"h{x}"), *[F.col(c).alias(f"{c}_{x}") for c in columns])
             for x in "ab"}
     named = (handle_pairs.join(side["a"], "ha").join(side["b"], "hb")
@@ -502,5 +550,4 @@ def near_duplicate_pairs(docs, p: MinHashParams, bands: int, rows: int, seed: in
     if p.verify:
         scored = map_batches(named, lambda b: score_pairs(b, ngram, nfkc), SCORED_PAIR_SCHEMA)
         named = scored.where(F.col("jaccard") >= threshold)
-    edges = named.select("a", "b").distinct().localCheckpoint()
-    return edges, edges.count()
+    return checkpoint_counted(named.select("a", "b").distinct())

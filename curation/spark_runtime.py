@@ -138,6 +138,22 @@ _WORKER_CACHE: dict = {}
 _WORKER_LOCK = threading.Lock()
 
 
+def checkpoint_counted(df, **metrics):
+    """(``df`` checkpointed locally, its number of rows): the rows are counted while checkpointing (observed
+    metrics), not by a second job. With ``metrics`` (name -> aggregate Column), returns (checkpointed, dict of
+    ``rows`` and those aggregates) instead."""
+    import uuid
+
+    from pyspark.sql import Observation
+    from pyspark.sql import functions as F
+
+    observation = Observation(f"rows-{uuid.uuid4().hex}")
+    columns = [F.count(F.lit(1)).alias("rows"), *[c.alias(name) for name, c in metrics.items()]]
+    checkpointed = df.observe(observation, *columns).localCheckpoint()
+    values = observation.get
+    return checkpointed, (values if metrics else int(values["rows"]))
+
+
 def worker_cached(key, loader: Callable[[], object]):
     """Load a resource (a model, a tokenizer) once per Python worker process and reuse it across batches."""
     with _WORKER_LOCK:

@@ -13,7 +13,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 import pyarrow as pa
 
-from curation.spark_runtime import map_batches
+from curation.spark_runtime import checkpoint_counted, map_batches
 from curation.stage import Stage, StageContext, StageParams, StageResult
 
 # Query parameters that only track the visitor (analytics, ad clicks), never select content.
@@ -126,10 +126,9 @@ class UrlDedupStage(Stage):
         }[self.params.keep] + [F.col("id").asc()]
         group = Window.partitionBy("url_norm").orderBy(*order)
         first = F.first("id").over(group)
-        decided = (norms.select("id", "url_norm",
-                                F.when(F.col("url_norm").isNotNull() & (first != F.col("id")), first).alias("_dup_of"))
-                   .localCheckpoint())
-        annotated = join_small(base, decided, "id", "left", broadcast_rows=2_000_000)
+        decided, rows = checkpoint_counted(norms.select(
+            "id", "url_norm", F.when(F.col("url_norm").isNotNull() & (first != F.col("id")), first).alias("_dup_of")))
+        annotated = join_small(base, decided, "id", "left", broadcast_rows=2_000_000, rows=rows)
         columns = [c for c in annotated.columns if c != "_dup_of"]
         kept = annotated.where(F.col("_dup_of").isNull()).select(*columns)
         rejected = (annotated.where(F.col("_dup_of").isNotNull())

@@ -92,7 +92,7 @@ def test_results_identical_across_partition_counts_and_runs(spark, planted, anno
     assert again.equals(annotated)
 
 
-def test_distributed_components_give_the_same_clusters(spark, planted, annotated):
+def test_distributed_verification_and_components_give_the_same_clusters(spark, planted, annotated):
     distributed = run_dedup(spark, planted[0], partitions=3, local_max_edges=0)
     assert distributed.equals(annotated)
     assert annotated.column("dup_of").null_count < annotated.num_rows - 20  # the graph was not trivial

@@ -10,8 +10,8 @@ from datasketch.lsh import _optimal_param
 
 from curation.dedup_eval import jaccard, word_shingles
 from curation.minhash import (MinHashParams, _mix64, band_keys, bucket_group, bucket_rows, fold_words, optimal_bands,
-                              packed_bucket_rows, pair_jaccards, pairs_in_buckets, permutations, shingle_hashes,
-                              unpack_bucket_rows)
+                              named_pairs_in_one_task, packed_bucket_rows, pair_jaccards, pairs_in_buckets,
+                              permutations, shingle_hashes, unpack_bucket_rows)
 
 WORDS = "the quick brown fox jumps over lazy dog while seven wizards quietly hex a jovial zebra".split()
 
@@ -143,3 +143,23 @@ def test_packed_bucket_rows_round_trip_and_keep_each_key_in_one_group():
         assert (bucket_group(part[:, 0].astype(np.int64), 8) == g).all()
     k2, h2 = unpack_bucket_rows([packed])
     assert sorted(zip(k2.tolist(), h2.tolist())) == sorted(zip(keys.tolist(), handles.tolist()))
+
+
+def test_pairs_named_and_verified_in_one_task_including_handle_collisions():
+    rng = random.Random(5)
+    base = random_text(rng, 60)
+    near = base + " zebra"  # Jaccard 55/56 with base
+    other = random_text(rng, 60)
+    # handles: 10 -> x, 20 -> y and z (a 64-bit collision), 30 -> w
+    batch = pa.RecordBatch.from_pydict({"h": pa.array([10, 20, 20, 30], pa.int64()), "id": ["x", "y", "z", "w"],
+                                        "text": [base, near, other, base]})
+    ha, hb = np.array([10, 20], np.int64), np.array([20, 30], np.int64)
+
+    def run(verify):
+        out = pa.Table.from_batches(list(named_pairs_in_one_task(iter([batch]), ha, hb, verify, 5, True, 0.8)))
+        return sorted(zip(out.column("a").to_pylist(), out.column("b").to_pylist()))
+
+    # unverified: every id behind each handle pairs; ids ordered within a pair
+    assert run(False) == [("w", "y"), ("w", "z"), ("x", "y"), ("x", "z")]
+    # verified: only the true near-duplicates (y ~ x, y ~ w); z shares y's handle but not its text
+    assert run(True) == [("w", "y"), ("x", "y")]
