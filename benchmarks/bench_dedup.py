@@ -13,7 +13,7 @@ the 10k set: the steady state of a long job, where those fixed costs are paid on
 
   .venv/bin/python benchmarks/bench_dedup.py compare --size 100k      # all tools on the ~100k-doc set
   .venv/bin/python benchmarks/bench_dedup.py compare --size 14k --tools ours
-  .venv/bin/python benchmarks/bench_dedup.py scaling                  # ours at 1k, 10k, 100k docs
+  .venv/bin/python benchmarks/bench_dedup.py scaling                  # ours (fresh, warm) and datasketch at 1k/10k/100k
   .venv/bin/python benchmarks/bench_dedup.py natural                  # labelled groups of dedup_natural
   .venv/bin/python benchmarks/bench_dedup.py floor                    # what Spark itself costs on the 100k set
 
@@ -193,7 +193,11 @@ def run_peer(tool: str, size: str, work: Path) -> dict:
     else:
         cmd = [str(ensure_venv(tool)), str(BENCH / PEERS[tool][1]), *args]
     env = dict(os.environ, HF_DATASETS_OFFLINE="1", HF_HUB_OFFLINE="1")
-    subprocess.run(cmd, check=True, env=env, stdout=subprocess.DEVNULL)
+    (work / "result.json").unlink(missing_ok=True)
+    done = subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    # run_datasketch.py writes result.json, then can fail printing a stage too fast to have a rate (1k set)
+    if not (work / "result.json").exists():
+        raise RuntimeError(f"{tool} on {size} failed (exit {done.returncode}): {done.stderr[-2000:]}")
     return json.loads((work / "result.json").read_text())
 
 
@@ -244,18 +248,87 @@ def compare(size: str = typer.Option("100k", help=f"set: {', '.join(SETS)}"),
     print(f"wrote {path}")
 
 
-@app.command()
-def scaling(sizes: str = typer.Option("1k,10k,100k"), partitions: int = typer.Option(2)):
-    """Our pipeline at sizes 10x apart: CPU seconds per document should stay about flat."""
-    benchlib, _ = _bench_lib()
+@app.command("ours-sizes", hidden=True)
+def ours_sizes(sizes: str, out_json: Path, partitions: int = 2, warmup: str = "10k",
+               java_options: str = JAVA_OPTIONS):
+    """One process: the pipeline once on ``warmup`` (not metered), then on each size, metered one after the other."""
+    import shutil
+
+    sys.path.insert(0, str(REPO))
+    from curation.runner import Runner
+    from curation.spark_runtime import get_spark
+    from curation.spec import load_spec
+
+    spark = get_spark(master="local[2]", driver_memory="2g",
+                      conf={"spark.sql.shuffle.partitions": str(partitions), "spark.default.parallelism": "2",
+                            **({"spark.driver.extraJavaOptions": java_options} if java_options else {})})
+    work = out_json.parent / "ours-sizes"
     rows = []
+    for i, size in enumerate([warmup, *sizes.split(",")]):
+        shutil.rmtree(work, ignore_errors=True)
+        spec = load_spec(REPO / "pipelines" / "dedup.yaml",
+                         [f"inputs.0.path={ensure_set(size) / 'dedup_set.parquet'}", "inputs.0.format=parquet",
+                          f"out={work}"])
+        cpu0, t0 = tree_cpu_seconds(), time.perf_counter()
+        result = Runner(spec, spark, log=lambda m: None, progress_every=3600).run()
+        if i:
+            rows.append({"size": size, "docs": result.outcomes[0].stats["in"],
+                         "wall_s": round(time.perf_counter() - t0, 2), "cpu_s": round(tree_cpu_seconds() - cpu0, 2)})
+    spark.stop()
+    out_json.write_text(json.dumps(rows, indent=2))
+
+
+def _marginal(rows: list[dict]) -> None:
+    """On the largest size: ``marginal_docs_per_cpu_s``, the extra documents per extra CPU-second from the smallest
+    size (fixed costs cancel; the sizes are 100x apart so that timing noise stays small against the difference)."""
+    if len(rows) > 1:
+        first, last = rows[0], rows[-1]
+        extra_cpu = max(last["cpu_s"] - first["cpu_s"], 1e-9)
+        last["marginal_docs_per_cpu_s"] = round((last["docs"] - first["docs"]) / extra_cpu, 1)
+
+
+@app.command()
+def scaling(sizes: str = typer.Option("1k,10k,100k"), partitions: int = typer.Option(2),
+            peer: str = typer.Option("datasketch", help="peer run at the same sizes ('' for none)")):
+    """Cost at sizes 10x apart: ours in a fresh process per size, ours warm (one process, sizes one after the other),
+    and the peer. ``marginal_docs_per_cpu_s`` (documents per extra CPU-second, smallest to largest size) is the
+    throughput once fixed costs are paid, the figure that carries to larger inputs; our ratios to the peer are
+    printed for both."""
+    benchlib, _ = _bench_lib()
+    fresh = []
     for size in sizes.split(","):
         r = run_ours(size, OUT / f"ours_{size}", partitions)
-        rows.append({**_row("ours", r), "size": size, "cpu_ms_per_doc": round(1000 * r["total"]["cpu_s"] / r["docs"], 3)})
-        print(benchlib.fmt_table(rows[-1:], list(rows[-1])), flush=True)
-    print(benchlib.fmt_table(rows, list(rows[0])))
+        fresh.append({**_row("ours", r), "size": size,
+                      "cpu_ms_per_doc": round(1000 * r["total"]["cpu_s"] / r["docs"], 3)})
+        print(benchlib.fmt_table(fresh[-1:], list(fresh[-1])), flush=True)
+    warm_json = OUT / "ours_sizes.json"
+    subprocess.run([PY, __file__, "ours-sizes", sizes, str(warm_json), "--partitions", str(partitions)], check=True)
+    warm = [{"tool": "ours-warm", **r, "docs_per_cpu_s": round(r["docs"] / r["cpu_s"], 1)}
+            for r in json.loads(warm_json.read_text())]
+    peers = []
+    for size in (sizes.split(",") if peer else []):
+        r = run_peer(peer, size, OUT / f"{peer}_{size}")
+        peers.append({**_row(peer, r), "size": size})
+    table = []
+    for rows in (fresh, warm, peers):
+        _marginal(rows)
+        table += [{k: r.get(k) for k in ("tool", "size", "docs", "wall_s", "cpu_s", "docs_per_cpu_s",
+                                         "marginal_docs_per_cpu_s")} for r in rows]
+    ratios = {}
+    if peers:
+        for name, rows in (("ours", fresh), ("ours-warm", warm)):
+            ratios[name] = {}
+            for r, q in zip(rows, peers):
+                ratios[name][r["size"]] = {"docs_per_cpu_s": round(r["docs_per_cpu_s"] / q["docs_per_cpu_s"], 2)}
+                if "marginal_docs_per_cpu_s" in r:
+                    ratios[name][r["size"]]["marginal"] = round(
+                        r["marginal_docs_per_cpu_s"] / q["marginal_docs_per_cpu_s"], 2)
+    print(benchlib.fmt_table(table, list(table[0])))
+    print(f"ours / {peer}:", json.dumps(ratios))
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "dedup_scaling.json").write_text(json.dumps({"machine": benchlib.machine_info(), "rows": rows}, indent=2))
+    (RESULTS / "dedup_scaling.json").write_text(json.dumps(
+        {"machine": benchlib.machine_info(), "rows": fresh, "warm_rows": warm, "peer_rows": peers,
+         "ratios_to_peer": ratios}, indent=2))
 
 
 @app.command()
