@@ -94,6 +94,15 @@ def ensure_venv(name: str) -> Path:
     return py
 
 
+def bench_spark(partitions: int = 2, java_options: str = JAVA_OPTIONS):
+    """The Spark session every metered run of ours uses: local[2], driver 2g, ``partitions`` shuffle partitions."""
+    from curation.spark_runtime import get_spark
+
+    return get_spark(master="local[2]", driver_memory="2g",
+                     conf={"spark.sql.shuffle.partitions": str(partitions), "spark.default.parallelism": "2",
+                           **({"spark.driver.extraJavaOptions": java_options} if java_options else {})})
+
+
 def tree_cpu_seconds() -> float:
     """CPU seconds used so far by this process and all its descendants (live ones and reaped ones)."""
     import psutil
@@ -133,15 +142,12 @@ def ours_process(set_dir: Path, work: Path, partitions: int = 2, java_options: s
     sys.path.insert(0, str(REPO))
     from curation.dedup_eval import clusters_from_annotated
     from curation.runner import Runner, read_parquet
-    from curation.spark_runtime import get_spark
     from curation.spec import load_spec
 
     shutil.rmtree(work, ignore_errors=True)
     spec = load_spec(REPO / "pipelines" / "dedup.yaml",
                      [f"inputs.0.path={set_dir / 'dedup_set.parquet'}", "inputs.0.format=parquet", f"out={work / 'run'}"])
-    spark = get_spark(master="local[2]", driver_memory="2g",
-                      conf={"spark.sql.shuffle.partitions": str(partitions), "spark.default.parallelism": "2",
-                            **({"spark.driver.extraJavaOptions": java_options} if java_options else {})})
+    spark = bench_spark(partitions, java_options)
     if warmup:  # same pipeline on another set, not metered
         warm_spec = load_spec(REPO / "pipelines" / "dedup.yaml",
                               [f"inputs.0.path={Path(warmup) / 'dedup_set.parquet'}", "inputs.0.format=parquet",
@@ -256,12 +262,9 @@ def ours_sizes(sizes: str, out_json: Path, partitions: int = 2, warmup: str = "1
 
     sys.path.insert(0, str(REPO))
     from curation.runner import Runner
-    from curation.spark_runtime import get_spark
     from curation.spec import load_spec
 
-    spark = get_spark(master="local[2]", driver_memory="2g",
-                      conf={"spark.sql.shuffle.partitions": str(partitions), "spark.default.parallelism": "2",
-                            **({"spark.driver.extraJavaOptions": java_options} if java_options else {})})
+    spark = bench_spark(partitions, java_options)
     work = out_json.parent / "ours-sizes"
     rows = []
     for i, size in enumerate([warmup, *sizes.split(",")]):
@@ -345,12 +348,10 @@ def floor(size: str = typer.Option("100k"), repeats: int = typer.Option(2)):
     from pyspark.sql import functions as F
 
     from curation.minhash import PACKED_SCHEMA, MinHashParams, packed_bucket_rows
-    from curation.spark_runtime import get_spark, map_batches
+    from curation.spark_runtime import map_batches
 
     src = str(ensure_set(size) / "dedup_set.parquet")
-    spark = get_spark(master="local[2]", driver_memory="2g",
-                      conf={"spark.sql.shuffle.partitions": "2", "spark.default.parallelism": "2",
-                            "spark.driver.extraJavaOptions": JAVA_OPTIONS})
+    spark = bench_spark()
     tmp = Path(tempfile.mkdtemp(prefix="dedup-floor-"))
     bands, rows = MinHashParams().band_layout()
     docs = lambda: spark.read.parquet(src)  # noqa: E731

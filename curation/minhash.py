@@ -510,7 +510,7 @@ def near_duplicate_pairs(docs, p: MinHashParams, bands: int, rows: int, seed: in
     its number of rows)."""
     from pyspark.sql import functions as F
 
-    from curation.spark_runtime import checkpoint_counted, map_batches, map_partitions
+    from curation.spark_runtime import checkpoint_counted, checkpoint_observed, map_batches, map_partitions
 
     ngram, num_perm, nfkc, cap, threshold = p.ngram, p.num_perm, p.nfkc, p.max_bucket_pairs, p.threshold
     handle = F.xxhash64("id").alias("h")
@@ -531,7 +531,7 @@ def near_duplicate_pairs(docs, p: MinHashParams, bands: int, rows: int, seed: in
         members = F.broadcast(members)
     # the candidates' ids (and texts, to verify), read once for both sides of their pairs
     columns = ["id", "text"] if p.verify else ["id"]
-    found, seen = checkpoint_counted(docs.select(handle, *columns).join(members, "h", "left_semi"),
+    found, seen = checkpoint_observed(docs.select(handle, *columns).join(members, "h", "left_semi"),
                                      chars=F.sum(F.length("text")) if p.verify else F.lit(0))
     if n_pairs <= p.local_max_edges and (seen["chars"] or 0) <= p.local_max_chars:
         # few candidates: name and verify every pair in one task (no joins, no shuffle of texts)

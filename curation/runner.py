@@ -52,12 +52,11 @@ def read_parquet(spark, path: str, schema=None):
 
 def _write_counted(df, path: str) -> int:
     """Write ``df`` (see :func:`write_parquet`) and return its number of rows, counted while writing."""
-    from pyspark.sql import Observation
-    from pyspark.sql import functions as F
+    from curation.spark_runtime import observed
 
-    observation = Observation(f"rows-{uuid.uuid4().hex}")
-    write_parquet(df.observe(observation, F.count(F.lit(1)).alias("rows")), path)
-    return int(observation.get["rows"])
+    watched, values = observed(df)
+    write_parquet(watched, path)
+    return int(values()["rows"])
 
 
 class ReconciliationError(RuntimeError):

@@ -138,10 +138,10 @@ _WORKER_CACHE: dict = {}
 _WORKER_LOCK = threading.Lock()
 
 
-def checkpoint_counted(df, **metrics):
-    """(``df`` checkpointed locally, its number of rows): the rows are counted while checkpointing (observed
-    metrics), not by a second job. With ``metrics`` (name -> aggregate Column), returns (checkpointed, dict of
-    ``rows`` and those aggregates) instead."""
+def observed(df, **metrics):
+    """(``df`` with metrics attached, a function returning them once an action on that frame has run): the row
+    count ``rows`` plus ``metrics`` (name -> aggregate Column), computed during the action instead of by a second
+    job."""
     import uuid
 
     from pyspark.sql import Observation
@@ -149,9 +149,20 @@ def checkpoint_counted(df, **metrics):
 
     observation = Observation(f"rows-{uuid.uuid4().hex}")
     columns = [F.count(F.lit(1)).alias("rows"), *[c.alias(name) for name, c in metrics.items()]]
-    checkpointed = df.observe(observation, *columns).localCheckpoint()
-    values = observation.get
-    return checkpointed, (values if metrics else int(values["rows"]))
+    return df.observe(observation, *columns), lambda: observation.get
+
+
+def checkpoint_observed(df, **metrics):
+    """(``df`` checkpointed locally, the dict of its row count ``rows`` and ``metrics``, observed meanwhile)."""
+    watched, values = observed(df, **metrics)
+    checkpointed = watched.localCheckpoint()
+    return checkpointed, values()
+
+
+def checkpoint_counted(df):
+    """(``df`` checkpointed locally, its number of rows, counted while checkpointing)."""
+    checkpointed, values = checkpoint_observed(df)
+    return checkpointed, int(values["rows"])
 
 
 def worker_cached(key, loader: Callable[[], object]):
