@@ -1,17 +1,29 @@
-"""Compile the numba kernels once into numba's on-disk cache (``make setup`` runs this).
+"""Build the caches a fresh install needs for fast starts (``make setup`` runs this).
 
-Without it, the first run after an install compiles them in every Python worker that needs them (~3.6 CPU-s per
-process on the 2-core reference machine); with it, a worker loads them from the cache (~0.1 s). The cache is keyed on
-the source files, so editing a kernel recompiles it at its next use.
+- numba kernels, compiled into numba's on-disk cache. Without it, the first run after an install compiles them in
+  every Python worker that needs them (~3.6 CPU-s per process on the 2-core reference machine); with it, a worker
+  loads them from the cache (~0.1 s). The cache is keyed on the source files, so editing a kernel recompiles it at
+  its next use.
+- a class-data-sharing archive for the Spark driver JVM (see ``spark_runtime.jvm_archive``): the built-in sample
+  through ``pipelines/demo.yaml`` and ``pipelines/dedup.yaml`` in a JVM that dumps the classes it loaded at exit.
+  Kept when the JDK and Spark jars it was built for are unchanged; ``--force`` rebuilds it.
 
-  python -m curation.precompile
+  python -m curation.precompile [--force] [--no-jvm]
 """
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+import tempfile
 import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
 
 
-def main() -> None:
+def numba_kernels() -> None:
     import pyarrow as pa
 
     from curation.heuristic_text import WordNgrams
@@ -26,6 +38,104 @@ def main() -> None:
     ngrams.top_ngram_chars(2)
     ngrams.duplicate_ngram_chars(2)
     print(f"numba kernels compiled and cached ({time.process_time() - start:.1f} CPU-s)")
+
+
+def _stop_jvm(spark) -> int:
+    """Stop Spark and its gateway JVM, wait for the JVM to exit (it writes its class archive while exiting)."""
+    from pyspark import SparkContext
+
+    gateway = SparkContext._gateway
+    spark.stop()
+    proc = getattr(gateway, "proc", None)
+    gateway.shutdown()
+    if proc is None:
+        return 0
+    proc.stdin.close()  # the gateway server exits on EOF of its stdin
+    return proc.wait(timeout=600)
+
+
+def _workload(archive: str) -> None:
+    """The built-in sample through demo.yaml, then dedup.yaml over Parquet, in a JVM that archives its classes."""
+    from curation.runner import Runner
+    from curation.sample_corpus import demo_overrides, write_sample
+    from curation.spark_runtime import get_spark
+    from curation.spec import load_spec
+
+    with tempfile.TemporaryDirectory(prefix="curation-precompile-") as tmp:
+        root = Path(tmp)
+        write_sample(str(root / "sample"))
+        (root / "tok").mkdir()
+        demo = load_spec(REPO / "pipelines/demo.yaml", demo_overrides(root / "sample", root / "demo", root / "tok"))
+        dedup = load_spec(REPO / "pipelines/dedup.yaml", [
+            f"out={root}/dedup", f"inputs.0.path={root}/demo/minhash/*.parquet", "inputs.0.format=parquet"])
+        spark = get_spark(master=demo.spark.master, driver_memory=demo.spark.driver_memory,
+                          conf={"spark.driver.extraJavaOptions": f"-XX:ArchiveClassesAtExit={archive} -Xlog:cds*=off"})
+        try:
+            for spec in (demo, dedup):
+                Runner(spec, spark, log=lambda m: None).run()
+        finally:
+            code = _stop_jvm(spark)
+    if code != 0:
+        raise SystemExit(f"the archiving JVM exited with {code}")
+
+
+def _check(archive: str) -> None:
+    """Start Spark mapping ``archive``, run a query with a shuffle and a Python batch function, stop cleanly."""
+    os.environ["CURATION_JVM_ARCHIVE"] = archive
+    from curation.spark_runtime import get_spark
+
+    spark = get_spark(master="local[2]")
+    got = spark.range(1000).repartition(3).mapInArrow(lambda it: it, "id long").selectExpr("sum(id)").first()[0]
+    code = _stop_jvm(spark)
+    if got != 499500 or code != 0:
+        raise SystemExit(f"the archive check failed (sum {got}, JVM exit {code})")
+
+
+def jvm_archive(force: bool = False) -> Path | None:
+    from curation.spark_runtime import jvm_archive_key, jvm_archive_path
+
+    key = jvm_archive_key()
+    if key is None:
+        print("no java found: no class archive built")
+        return None
+    path = jvm_archive_path(key)
+    sidecar = path.with_suffix(".json")
+    if not force and path.exists() and sidecar.exists():
+        print(f"driver JVM class archive up to date: {path}")
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.jsa")
+    env = dict(os.environ, CURATION_JVM_ARCHIVE="0")
+    start = time.perf_counter()
+    try:
+        me = [sys.executable, "-m", "curation.precompile"]
+        subprocess.run([*me, "--workload", str(tmp)], env=env, check=True)
+        if not tmp.exists():
+            raise SystemExit("the archiving JVM wrote no archive")
+        subprocess.run([*me, "--check", str(tmp)], env=env, check=True)
+        sidecar.unlink(missing_ok=True)
+        os.replace(tmp, path)
+        sidecar.write_text(json.dumps({"bytes": path.stat().st_size, "key": key,
+                                       "built": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}) + "\n")
+    finally:
+        tmp.unlink(missing_ok=True)
+    for old in path.parent.glob("spark-driver-*"):  # archives of earlier JDK / Spark installs
+        if old.stem != path.stem:
+            old.unlink(missing_ok=True)
+    print(f"driver JVM class archive built in {time.perf_counter() - start:.0f} s: {path} "
+          f"({path.stat().st_size / 2**20:.0f} MiB)")
+    return path
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = sys.argv[1:] if argv is None else argv
+    if args[:1] == ["--workload"]:
+        return _workload(args[1])
+    if args[:1] == ["--check"]:
+        return _check(args[1])
+    numba_kernels()
+    if "--no-jvm" not in args:
+        jvm_archive(force="--force" in args)
 
 
 if __name__ == "__main__":

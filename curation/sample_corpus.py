@@ -791,3 +791,17 @@ def write_sample(out_dir: str | Path, seed: int = 0) -> dict:
         for p in sorted(out.rglob("*")) if p.is_file() and p.name != "manifest.json"}
     (out / "manifest.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return summary
+
+
+def demo_overrides(sample_dir: str | Path, out: str | Path, tokenizer_dir: str | Path) -> list[str]:
+    """``--set`` overrides that point ``pipelines/demo.yaml`` at a sample written elsewhere (tests, precompile)."""
+    repo = Path(__file__).resolve().parents[1]
+    return [
+        f"out={out}",
+        f"inputs.0.path={sample_dir}/warc/*.warc.gz",
+        f"inputs.1.path={sample_dir}/pdf/*.pdf",
+        f"inputs.2.path={sample_dir}/text/*.jsonl.gz",
+        f"stages.tokenize.tokenizer={tokenizer_dir}/tokenizer.json",
+        f"stages.shards.tokenizer={tokenizer_dir}/tokenizer.json",
+        f"stages.shards.mix={repo}/mixes/demo.yaml",
+    ]

@@ -7,7 +7,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from curation.runner import Runner
-from curation.sample_corpus import write_sample
+from curation.sample_corpus import demo_overrides, write_sample
 from curation.shard_format import open_shard, read_manifest
 from curation.spec import load_spec
 
@@ -18,15 +18,7 @@ REPO = Path(__file__).resolve().parents[1]
 def demo_run(spark, tmp_path_factory):
     root = tmp_path_factory.mktemp("demo")
     write_sample(str(root / "sample"))
-    spec = load_spec(REPO / "pipelines/demo.yaml", [
-        f"out={root}/run",
-        f"inputs.0.path={root}/sample/warc/*.warc.gz",
-        f"inputs.1.path={root}/sample/pdf/*.pdf",
-        f"inputs.2.path={root}/sample/text/*.jsonl.gz",
-        f"stages.tokenize.tokenizer={root}/tok/tokenizer.json",
-        f"stages.shards.tokenizer={root}/tok/tokenizer.json",
-        f"stages.shards.mix={REPO}/mixes/demo.yaml",
-    ])
+    spec = load_spec(REPO / "pipelines/demo.yaml", demo_overrides(root / "sample", root / "run", root / "tok"))
     Path(root / "tok").mkdir()
     Runner(spec, spark, log=lambda m: None).run()
     return root / "run", spec

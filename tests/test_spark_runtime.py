@@ -1,0 +1,60 @@
+"""The driver JVM's options and its class archive (spark_runtime.driver_java_options / jvm_archive)."""
+import json
+import os
+from pathlib import Path
+
+import psutil
+import pytest
+
+from curation.spark_runtime import driver_java_options, jvm_archive, jvm_archive_key, jvm_archive_path
+
+
+def test_local_driver_gets_c1_and_log4j_and_callers_options_last(monkeypatch):
+    monkeypatch.setenv("CURATION_JVM_ARCHIVE", "0")
+    opts = driver_java_options("local[2]", {"spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=4 -Dx=1"}).split()
+    assert opts[0].startswith("-Dlog4j2.configurationFile=file:")
+    assert opts.index("-XX:TieredStopAtLevel=1") < opts.index("-XX:TieredStopAtLevel=4")  # the caller's wins
+    assert opts[-1] == "-Dx=1"
+    assert not any("SharedArchiveFile" in o for o in opts)
+    cluster = driver_java_options("spark://head:7077", {})
+    assert "TieredStopAtLevel" not in cluster and "log4j2" in cluster
+
+
+def test_archive_used_only_when_complete(monkeypatch, tmp_path):
+    if jvm_archive_key() is None:
+        pytest.skip("no java")
+    monkeypatch.setenv("CURATION_CACHE_DIR", str(tmp_path))
+    monkeypatch.delenv("CURATION_JVM_ARCHIVE", raising=False)
+    path = jvm_archive_path(jvm_archive_key())
+    assert path.parent == tmp_path
+    assert jvm_archive() is None  # nothing built
+    path.write_bytes(b"\0" * 4096)
+    assert jvm_archive() is None  # no sidecar yet: the writer has not finished
+    sidecar = path.with_suffix(".json")
+    sidecar.write_text(json.dumps({"bytes": 8192}))
+    assert jvm_archive() is None  # truncated (a truncated archive would crash the JVM)
+    sidecar.write_text(json.dumps({"bytes": 4096}))
+    assert jvm_archive() == path
+    opts = driver_java_options("local[*]", {})
+    assert f"-XX:SharedArchiveFile={path}" in opts.split() and "-Xlog:cds*=off" in opts.split()
+    # a driver on an extended class path would not match the archive's: none then
+    assert "SharedArchiveFile" not in driver_java_options("local[*]", {"spark.driver.extraClassPath": "/x.jar"})
+    monkeypatch.setenv("CURATION_JVM_ARCHIVE", "0")
+    assert jvm_archive() is None
+
+
+def test_session_driver_maps_the_built_archive(spark):
+    """With the archive `make setup` builds, the running driver JVM has it mapped (so its classes come from it)."""
+    archive = jvm_archive()
+    if archive is None:
+        pytest.skip("no class archive built (python -m curation.precompile)")
+    args = list(spark._jvm.java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments())
+    assert f"-XX:SharedArchiveFile={archive}" in args
+    java = [p for p in psutil.Process().children(recursive=True) if p.name() == "java"]
+    assert java, "the driver JVM is not a child of this process"
+    maps = Path(f"/proc/{java[0].pid}/maps")
+    if not maps.exists():
+        pytest.skip("no /proc")
+    # the JVM unmaps an archive it cannot validate; a mapped one is in use
+    assert str(archive) in maps.read_text()
+    assert os.path.getsize(archive) == json.loads(archive.with_suffix(".json").read_text())["bytes"]
