@@ -23,7 +23,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 
-def numba_kernels() -> None:
+def numba_kernels(quiet: bool = False) -> None:
+    """Call every numba kernel once on a tiny input: compiles it into the cache, or loads it from there."""
     import pyarrow as pa
 
     from curation.heuristic_text import WordNgrams
@@ -37,7 +38,8 @@ def numba_kernels() -> None:
     ngrams = WordNgrams("a b a b c".split())
     ngrams.top_ngram_chars(2)
     ngrams.duplicate_ngram_chars(2)
-    print(f"numba kernels compiled and cached ({time.process_time() - start:.1f} CPU-s)")
+    if not quiet:
+        print(f"numba kernels compiled and cached ({time.process_time() - start:.1f} CPU-s)")
 
 
 def _stop_jvm(spark) -> int:

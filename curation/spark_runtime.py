@@ -19,6 +19,10 @@ import pyarrow as pa
 _LOCAL_DEFAULTS = {
     "spark.driver.host": "127.0.0.1",
     "spark.driver.bindAddress": "127.0.0.1",
+    # pyspark's daemon, after importing what every worker needs once (curation/worker_daemon.py). Local only: on a
+    # cluster the executors' Python must be able to import this package before any task runs; set it there once
+    # that is so.
+    "spark.python.daemon.module": "curation.worker_daemon",
 }
 
 _DEFAULTS = {

@@ -58,3 +58,24 @@ def test_session_driver_maps_the_built_archive(spark):
     # the JVM unmaps an archive it cannot validate; a mapped one is in use
     assert str(archive) in maps.read_text()
     assert os.path.getsize(archive) == json.loads(archive.with_suffix(".json").read_text())["bytes"]
+
+
+def _pids_of_workers(batches):
+    import pyarrow as pa
+
+    for batch in batches:
+        yield pa.RecordBatch.from_pydict({"pid": [os.getpid()] * batch.num_rows, "ppid": [os.getppid()] * batch.num_rows})
+
+
+def test_workers_fork_from_a_daemon_that_preloaded_arrow_and_the_numba_kernels(spark):
+    """Python workers are forked from curation.worker_daemon, which has pyarrow and numba's LLVM mapped already."""
+    rows = spark.range(0, 64, numPartitions=2).mapInArrow(_pids_of_workers, "pid long, ppid long").distinct().collect()
+    daemons = {r.ppid for r in rows}
+    assert len(daemons) == 1
+    daemon = psutil.Process(daemons.pop())
+    assert "curation.worker_daemon" in " ".join(daemon.cmdline())
+    maps = Path(f"/proc/{daemon.pid}/maps")
+    if not maps.exists():
+        pytest.skip("no /proc")
+    mapped = maps.read_text()
+    assert "libarrow" in mapped and "llvmlite" in mapped  # imported, and the kernels loaded, before any fork

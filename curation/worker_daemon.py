@@ -1,0 +1,44 @@
+"""The PySpark daemon our sessions start (``spark.python.daemon.module``): pyspark's own daemon, after importing
+the modules every Python worker needs and loading the numba kernels once.
+
+PySpark's daemon forks one worker per concurrent Python task, and each worker used to import numpy, pyarrow,
+pandas, numba and our stage modules and load the numba kernels from their cache itself: ~1.3 CPU-s per worker on
+the 2-core reference machine, paid again by every worker of every executor. Forked from a daemon that has done it,
+a worker starts with all of it in memory (copy-on-write).
+
+PySpark imports its worker module only after the fork because numpy and pyarrow may start threads, and a thread
+holding a lock at fork time would leave the child's copy of that lock held. What is preloaded here is limited to
+imports and single-threaded kernel calls: OpenBLAS runs one thread in Spark workers (Spark sets
+``OMP_NUM_THREADS`` to the task's cores) and registers fork handlers, as does the jemalloc allocator pyarrow
+starts; Arrow's thread pools are created on first use and re-created after a fork. A failure while preloading is
+not fatal: the workers then import what they need themselves, as before.
+"""
+from __future__ import annotations
+
+import importlib
+import sys
+
+PRELOAD = (
+    "numpy", "pyarrow", "pyarrow.compute", "pandas", "pyspark.worker",
+    "curation.ingest", "curation.file_source", "curation.langid", "curation.url_dedup", "curation.exact_dedup",
+    "curation.minhash", "curation.connected_components", "curation.heuristic_filter", "curation.tokenize_stage",
+    "curation.shard_writer", "classifiers.scoring_stage",
+)
+
+
+def preload() -> None:
+    for name in PRELOAD:
+        importlib.import_module(name)
+    from curation.precompile import numba_kernels
+
+    numba_kernels(quiet=True)
+
+
+if __name__ == "__main__":
+    try:
+        preload()
+    except Exception as exc:  # noqa: BLE001 - the daemon must start regardless
+        print(f"curation.worker_daemon: preload failed, workers import on their own: {exc!r}", file=sys.stderr)
+    from pyspark.daemon import manager
+
+    manager()
