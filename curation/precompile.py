@@ -137,7 +137,10 @@ def main(argv: list[str] | None = None) -> None:
         return _check(args[1])
     numba_kernels()
     if "--no-jvm" not in args:
-        jvm_archive(force="--force" in args)
+        try:
+            jvm_archive(force="--force" in args)
+        except (subprocess.CalledProcessError, SystemExit, OSError) as exc:  # an optimisation: never fatal
+            print(f"driver JVM class archive not built ({exc}); Spark starts without it (slower)", file=sys.stderr)
 
 
 if __name__ == "__main__":
