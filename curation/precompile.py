@@ -94,7 +94,7 @@ def _check(archive: str) -> None:
 
 
 def jvm_archive(force: bool = False) -> Path | None:
-    from curation.spark_runtime import jvm_archive_key, jvm_archive_path
+    from curation.spark_runtime import jvm_archive_complete, jvm_archive_key, jvm_archive_path
 
     key = jvm_archive_key()
     if key is None:
@@ -102,7 +102,7 @@ def jvm_archive(force: bool = False) -> Path | None:
         return None
     path = jvm_archive_path(key)
     sidecar = path.with_suffix(".json")
-    if not force and path.exists() and sidecar.exists():
+    if not force and jvm_archive_complete(path):
         print(f"driver JVM class archive up to date: {path}")
         return path
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -121,9 +121,10 @@ def jvm_archive(force: bool = False) -> Path | None:
                                        "built": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}) + "\n")
     finally:
         tmp.unlink(missing_ok=True)
-    for old in path.parent.glob("spark-driver-*"):  # archives of earlier JDK / Spark installs
-        if old.stem != path.stem:
-            old.unlink(missing_ok=True)
+    if not os.environ.get("CURATION_CACHE_DIR"):  # the environment's own folder: drop earlier installs' archives
+        for old in path.parent.glob("spark-driver-*"):
+            if old.stem != path.stem:
+                old.unlink(missing_ok=True)
     print(f"driver JVM class archive built in {time.perf_counter() - start:.0f} s: {path} "
           f"({path.stat().st_size / 2**20:.0f} MiB)")
     return path

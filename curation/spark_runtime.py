@@ -160,14 +160,17 @@ def jvm_archive() -> Path | None:
     if key is None:
         return None
     path = jvm_archive_path(key)
-    sidecar = path.with_suffix(".json")
-    try:
-        import json
+    return path if jvm_archive_complete(path) else None
 
-        expected = json.loads(sidecar.read_text())["bytes"]
-        return path if path.stat().st_size == expected else None
-    except (OSError, ValueError, KeyError):
-        return None
+
+def jvm_archive_complete(path: Path) -> bool:
+    """Whether ``path`` is a finished archive: its sidecar exists and records the archive's exact size."""
+    import json
+
+    try:
+        return path.stat().st_size == json.loads(path.with_suffix(".json").read_text())["bytes"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
 
 
 def driver_java_options(master: str | None, settings: dict[str, str]) -> str:

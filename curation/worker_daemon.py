@@ -8,10 +8,11 @@ a worker starts with all of it in memory (copy-on-write).
 
 PySpark imports its worker module only after the fork because numpy and pyarrow may start threads, and a thread
 holding a lock at fork time would leave the child's copy of that lock held. What is preloaded here is limited to
-imports and single-threaded kernel calls: OpenBLAS runs one thread in Spark workers (Spark sets
-``OMP_NUM_THREADS`` to the task's cores) and registers fork handlers, as does the jemalloc allocator pyarrow
-starts; Arrow's thread pools are created on first use and re-created after a fork. A failure while preloading is
-not fatal: the workers then import what they need themselves, as before.
+imports and single-threaded kernel calls. Measured after preloading, the daemon runs two threads: its own and the
+background thread of the jemalloc allocator pyarrow loads, whose fork handlers keep the allocator consistent in the
+child. OpenBLAS starts no pool because Spark sets ``OMP_NUM_THREADS`` to the task's cores (1), and Arrow's thread
+pools are created on first use. ``tests/test_spark_runtime.py`` checks the thread count, so a preload that starts
+threads fails there. A failure while preloading is not fatal: the workers then import what they need themselves.
 """
 from __future__ import annotations
 

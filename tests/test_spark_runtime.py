@@ -79,3 +79,7 @@ def test_workers_fork_from_a_daemon_that_preloaded_arrow_and_the_numba_kernels(s
         pytest.skip("no /proc")
     mapped = maps.read_text()
     assert "libarrow" in mapped and "llvmlite" in mapped  # imported, and the kernels loaded, before any fork
+    # ...without starting threads whose locks a fork would copy held: only its own and jemalloc's background one
+    threads = [(Path(f"/proc/{daemon.pid}/task") / t / "comm").read_text().strip()
+               for t in os.listdir(f"/proc/{daemon.pid}/task")]
+    assert len(threads) <= 2 and sum(t != "jemalloc_bg_thd" for t in threads) == 1, threads
