@@ -30,6 +30,9 @@ _DEFAULTS = {
     "spark.sql.execution.arrow.maxRecordsPerBatch": "2048",
     "spark.sql.session.timeZone": "UTC",
     "spark.sql.parquet.compression.codec": "zstd",
+    # zstd level 1 instead of 3: a warm 100k-document dedup run 10.9 -> 9.4 CPU-s (median of four, interleaved),
+    # stage outputs 13% larger (23.1 -> 26.2 MB for the annotated 100k documents); still well below snappy's size
+    "spark.hadoop.parquet.compression.codec.zstd.level": "1",
     "spark.ui.showConsoleProgress": "false",
     "spark.ui.enabled": "false",
     # Stage outputs are small-ish per partition; keep shuffles proportional to the default parallelism.
