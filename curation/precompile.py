@@ -83,8 +83,9 @@ def _workload(archive: str) -> None:
 
 def _check(archive: str) -> None:
     """Start Spark mapping ``archive``, run a query with a shuffle and a Python batch function, stop cleanly."""
-    os.environ["CURATION_JVM_ARCHIVE"] = archive
-    from curation.spark_runtime import get_spark
+    from curation.spark_runtime import JVM_ARCHIVE_ENV, get_spark
+
+    os.environ[JVM_ARCHIVE_ENV] = archive
 
     spark = get_spark(master="local[2]")
     got = spark.range(1000).repartition(3).mapInArrow(lambda it: it, "id long").selectExpr("sum(id)").first()[0]
@@ -94,20 +95,21 @@ def _check(archive: str) -> None:
 
 
 def jvm_archive(force: bool = False) -> Path | None:
-    from curation.spark_runtime import jvm_archive_complete, jvm_archive_key, jvm_archive_path
+    from curation.spark_runtime import (JVM_ARCHIVE_ENV, jvm_archive_complete, jvm_archive_key, jvm_archive_path,
+                                        jvm_archive_sidecar)
 
     key = jvm_archive_key()
     if key is None:
         print("no java found: no class archive built")
         return None
     path = jvm_archive_path(key)
-    sidecar = path.with_suffix(".json")
+    sidecar = jvm_archive_sidecar(path)
     if not force and jvm_archive_complete(path):
         print(f"driver JVM class archive up to date: {path}")
         return path
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.jsa")
-    env = dict(os.environ, CURATION_JVM_ARCHIVE="0")
+    env = {**os.environ, JVM_ARCHIVE_ENV: "0"}  # the archiving JVM and the check choose their archive themselves
     start = time.perf_counter()
     try:
         me = [sys.executable, "-m", "curation.precompile"]

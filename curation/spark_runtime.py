@@ -166,12 +166,17 @@ def jvm_archive() -> Path | None:
     return path if jvm_archive_complete(path) else None
 
 
+def jvm_archive_sidecar(path: Path) -> Path:
+    """The archive's sidecar: written after the archive, it records the archive's size (and key, build time)."""
+    return path.with_suffix(".json")
+
+
 def jvm_archive_complete(path: Path) -> bool:
     """Whether ``path`` is a finished archive: its sidecar exists and records the archive's exact size."""
     import json
 
     try:
-        return path.stat().st_size == json.loads(path.with_suffix(".json").read_text())["bytes"]
+        return path.stat().st_size == json.loads(jvm_archive_sidecar(path).read_text())["bytes"]
     except (OSError, ValueError, KeyError, TypeError):
         return False
 
