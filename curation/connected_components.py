@@ -62,43 +62,6 @@ def connected_components(edges: DataFrame) -> DataFrame:
     return current.select(F.col("a").alias("id"), F.col("b").alias("component")).union(roots).distinct()
 
 
-COMPONENT_SCHEMA = "id string, component string"
-
-
-def _components_in_one_task(batches):
-    """(id, component) batches for all edges of one partition: scipy's connected components over ids factorised
-    with Arrow; ``component`` is the smallest id of each component."""
-    import numpy as np
-    import pyarrow as pa
-    import pyarrow.compute as pc
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components as scipy_components
-
-    batches = list(batches)
-    if not batches or sum(b.num_rows for b in batches) == 0:
-        return
-    table = pa.Table.from_batches(batches)
-    ends = pa.chunked_array(table.column("a").chunks + table.column("b").chunks).combine_chunks()
-    codes = ends.dictionary_encode()
-    names, index = codes.dictionary, codes.indices.to_numpy(zero_copy_only=False).astype(np.int64)
-    n, m = len(names), table.num_rows
-    graph = coo_matrix((np.ones(m, np.int8), (index[:m], index[m:])), shape=(n, n))
-    _, label = scipy_components(graph, directed=False)
-    # smallest id per component: sort the ids once, take the minimum sorted position per label
-    order = pc.sort_indices(names).to_numpy()
-    rank = np.empty(n, np.int64)
-    rank[order] = np.arange(n)
-    best = np.full(label.max() + 1, n, np.int64)
-    np.minimum.at(best, label, rank)
-    yield pa.RecordBatch.from_arrays([names, pc.take(names, pa.array(order[best[label]]))], names=["id", "component"])
-
-
-def components_in_one_task(edges: DataFrame) -> DataFrame:
-    """(id, component) like :func:`connected_components`, computed in a single Spark task (one job instead of a
-    few per round): for graphs small enough that distributed rounds cost more than the whole graph."""
-    return edges.select("a", "b").repartition(1).mapInArrow(_components_in_one_task, COMPONENT_SCHEMA)
-
-
 def join_small(big: DataFrame, small: DataFrame, on: str, how: str, broadcast_rows: int,
                rows: int | None = None) -> DataFrame:
     """Join a large table with a side table, broadcasting the side table when it has at most ``broadcast_rows``
@@ -109,11 +72,17 @@ def join_small(big: DataFrame, small: DataFrame, on: str, how: str, broadcast_ro
     return big.join(small, on, how)
 
 
-def keep_order(columns: list[str], keep: list[str]) -> list[Column]:
+def floating_columns(df: DataFrame) -> set[str]:
+    """The float and double columns of ``df`` (for :func:`keep_order`)."""
+    return {name for name, dtype in df.dtypes if dtype in ("float", "double")}
+
+
+def keep_order(columns: list[str], keep: list[str], floating: set[str] | frozenset[str] = frozenset()) -> list[Column]:
     """Sort expressions for a keep policy such as ``["quality_score desc", "length desc", "id asc"]``.
 
     ``length`` is the text length in characters (a ``length`` column if the table has one). An annotation column that this table lacks (e.g.
-    ``quality_score`` before any scoring stage) is skipped; any other unknown column is an error. Nulls sort last.
+    ``quality_score`` before any scoring stage) is skipped; any other unknown column is an error. Nulls sort last;
+    NaN in a ``floating`` column counts as null (Spark would sort it above every number).
     """
     order: list[Column] = []
     for item in keep:
@@ -124,7 +93,7 @@ def keep_order(columns: list[str], keep: list[str]) -> list[Column]:
         if name == "length" and "length" not in columns:
             col = F.length("text")
         elif name in columns:
-            col = F.col(name)
+            col = F.nanvl(F.col(name), F.lit(None)) if name in floating else F.col(name)
         elif name in ANNOTATIONS:
             continue
         else:
@@ -141,24 +110,3 @@ def choose_kept(members: DataFrame, group: str, order: list[Column]) -> DataFram
     ranked = Window.partitionBy(group).orderBy(*order).rowsBetween(Window.unboundedPreceding, Window.currentRow)
     return members.select("id", group, F.first("id").over(ranked).alias("kept"),
                           F.count("*").over(by_group).alias("group_size"))
-
-
-def annotate_clusters(docs: DataFrame, components: DataFrame, keep: list[str], broadcast_rows: int,
-                      searched_if: str | None = None, component_rows: int | None = None) -> DataFrame:
-    """``docs`` plus ``dup_cluster`` (id of the cluster's kept document), ``dup_cluster_size`` and ``dup_of``
-    (kept id for the other members, null for the kept one). Documents in no component form a cluster of their
-    own. Rows failing the SQL condition ``searched_if`` (when given) were not searched and get nulls.
-    ``component_rows``: a known upper bound of the rows of ``components`` (saves counting them)."""
-    order = keep_order(docs.columns, keep)
-    keyed = join_small(docs, components, "id", "inner", broadcast_rows, component_rows)
-    kept = choose_kept(keyed, "component", order).select(
-        "id", F.col("kept").alias("dup_cluster"), F.col("group_size").alias("dup_cluster_size")).localCheckpoint()
-    out = join_small(docs, kept, "id", "left", broadcast_rows, component_rows)
-    cluster = F.coalesce(F.col("dup_cluster"), F.col("id"))
-    size = F.coalesce(F.col("dup_cluster_size"), F.lit(1).cast("long"))
-    dup_of = F.when(cluster != F.col("id"), cluster)
-    if searched_if is not None:
-        searched = F.expr(searched_if)
-        cluster, size, dup_of = (F.when(searched, c) for c in (cluster, size, dup_of))
-    return out.select(*docs.columns, cluster.cast("string").alias("dup_cluster"),
-                      size.cast("long").alias("dup_cluster_size"), dup_of.cast("string").alias("dup_of"))

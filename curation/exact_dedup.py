@@ -59,7 +59,7 @@ class ExactDedupStage(Stage):
     def apply(self, df, ctx: StageContext) -> StageResult:
         from pyspark.sql import functions as F
 
-        from curation.connected_components import choose_kept, join_small, keep_order
+        from curation.connected_components import choose_kept, floating_columns, join_small, keep_order
         from curation.spark_runtime import checkpoint_counted, map_batches
 
         p: ExactDedupParams = self.params
@@ -69,7 +69,7 @@ class ExactDedupStage(Stage):
         keep_columns = [c for c in (item.split()[0] for item in p.keep) if c in base.columns and c != "id"]
         hashes = map_batches(base.select("id", "text", "url"), lambda b: text_hashes(b, key, normalize), HASH_SCHEMA)
         keyed = hashes.join(base.select("id", *keep_columns), "id") if keep_columns else hashes
-        kept = choose_kept(keyed, "text_hash", keep_order(keyed.columns, p.keep))
+        kept = choose_kept(keyed, "text_hash", keep_order(keyed.columns, p.keep, floating_columns(keyed)))
         annotations = kept.select(
             "id", "text_hash", F.when(F.col("kept") != F.col("id"), F.col("kept")).alias("exact_dup_of"))
         annotations, rows = checkpoint_counted(annotations)

@@ -10,6 +10,8 @@ import os
 
 from pyspark.sql import functions as F
 
+from pydantic import Field
+
 from curation.file_source import READ_SCHEMA, expand_inputs, read_files
 from curation.schema import DOC_SCHEMA
 from curation.stage import Stage, StageContext, StageParams, StageResult
@@ -46,7 +48,8 @@ def read_parquet(spark, inp):
     """Parquet with at least a ``text`` column; the columns id, source and url are kept when present.
 
     Runs entirely in the JVM (no Python pass over the text); a null ``text`` is an error row. The frame is cheap to
-    recompute, so ingest filters kept and rejected rows from it lazily instead of materialising it first.
+    recompute, so ingest does not copy it unless it is the last stage (see ``IngestStage``). Without an ``id``
+    column, a document's id is ``<file name>:<row index in the file>``, whatever the file splits.
     """
     from curation.spark_runtime import spark_schema
 
@@ -57,11 +60,10 @@ def read_parquet(spark, inp):
         raise ValueError(f"parquet input {inp.path} has no '{text_field}' column (columns: {df.columns})")
     df = df.withColumnRenamed(text_field, "text") if text_field != "text" else df
     cols = set(df.columns)
-    base = os.path.basename(files[0]) if len(files) == 1 else "parquet"
-    idx = F.monotonically_increasing_id()
     types = {f.name: f.dataType for f in spark_schema(READ_SCHEMA).fields}
     exprs = {
-        "id": F.col("id").cast("string") if "id" in cols else F.concat(F.lit(base + ":"), idx.cast("string")),
+        "id": (F.col("id").cast("string") if "id" in cols else
+               F.concat(F.col("_metadata.file_name"), F.lit(":"), F.col("_metadata.row_index").cast("string"))),
         "text": F.col("text").cast("string"),
         "source": (F.col("source").cast("string") if "source" in cols and inp.source is None
                    else F.lit(inp.source)),
@@ -72,17 +74,25 @@ def read_parquet(spark, inp):
     return df.select(*[exprs.get(name, F.lit(None)).cast(types[name]).alias(name) for name in READ_SCHEMA.names])
 
 
-# Readers whose frame is cheap to recompute (no Python pass, no parsing): ingest returns kept and rejected as two
-# lazy filters of it instead of writing it once and splitting the copy.
+# Readers whose frame is cheap to recompute (no Python pass, no parsing): ingest does not copy their documents
+# (see IngestStage).
 RECOMPUTABLE = {"parquet"}
 
 
 class IngestParams(StageParams):
-    pass
+    materialize: bool = Field(False, description="write the documents of Parquet inputs into the stage folder even "
+                                                 "when later stages can read them in place (other formats are "
+                                                 "always written)")
 
 
 class IngestStage(Stage):
-    """Reads ``spec.inputs``. Kept: documents. Rejected: records skipped or broken, with reason."""
+    """Reads ``spec.inputs``. Kept: documents. Rejected: records skipped or broken, with reason.
+
+    When every input is cheap to read again (Parquet), the stage is lazy unless it is the last one or
+    ``materialize`` is set: its folder records the counts (and the rejected rows go to ``rejected/ingest`` as
+    usual), and the next stage reads the input files through the same plan instead of a copy of them. Inputs that
+    must be parsed or extracted (JSONL, text, WARC, PDF) are always written once.
+    """
 
     type_name = "ingest"
     Params = IngestParams
@@ -108,6 +118,8 @@ class IngestStage(Stage):
             raw = raw.unionByName(f)
         raw = raw.select(*[f.name for f in DOC_SCHEMA], "reason")
         if all(inp.format in RECOMPUTABLE for inp in ctx.spec.inputs):
-            return StageResult(kept=raw.where(F.col("reason").isNull()).drop("reason"),
-                               rejected=raw.where(F.col("reason").isNotNull()))
+            if ctx.last or self.params.materialize:  # kept and rejected: two filters of the cheap frame
+                return StageResult(kept=raw.where(F.col("reason").isNull()).drop("reason"),
+                                   rejected=raw.where(F.col("reason").isNotNull()))
+            return StageResult(combined=raw, lazy=True)
         return StageResult(combined=raw)

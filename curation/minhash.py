@@ -25,6 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from numba import njit
 from pydantic import Field, model_validator
+from pyspark.sql import functions as F
 
 from curation.stage import Stage, StageContext, StageParams, StageResult
 
@@ -125,8 +126,9 @@ def _mix64(x):
 def _shingle_hashes(data, start, end, ngram, is_word, word_hashes, out):
     """Hash the word n-grams of one lowercased UTF-8 document ``data[start:end]`` into ``out``.
 
-    Words are maximal runs of code points with ``is_word[cp] == 1``. Returns the number of shingles written;
-    ``word_hashes`` and ``out`` are scratch arrays longer than the document's word count.
+    Words are maximal runs of code points with ``is_word[cp] == 1``; their hashes are left in ``word_hashes``.
+    Returns (number of shingles written, number of words); ``word_hashes`` and ``out`` are scratch arrays longer
+    than the document's word count.
     """
     n_words = 0
     h = _FNV_OFFSET
@@ -148,7 +150,7 @@ def _shingle_hashes(data, start, end, ngram, is_word, word_hashes, out):
         word_hashes[n_words] = h
         n_words += 1
     if n_words == 0:
-        return 0
+        return 0, 0
     span = min(ngram, n_words)
     n_out = n_words - span + 1
     for i in range(n_out):
@@ -156,15 +158,26 @@ def _shingle_hashes(data, start, end, ngram, is_word, word_hashes, out):
         for k in range(span):
             s = _mix64(s ^ word_hashes[i + k])
         out[i] = s
-    return n_out
+    return n_out, n_words
+
+
+# Bucket keys carry their kind in the top bit: 0 for a band of the signature, 1 for the exact key (a hash of the
+# whole normalised word sequence), so both kinds travel through one shuffle and never share a bucket.
+_TOP = np.uint64(1 << 63)
+_LOW63 = np.uint64((1 << 63) - 1)
+_EXACT_SEED = np.uint64(0x9E3779B97F4A7C15)
 
 
 @njit(cache=True)
 def _band_keys(data, offsets, ngram, is_word, perm_a, perm_b, bands, rows):
-    """Bucket keys (n_docs x bands, uint64) and shingle counts of every document of a batch."""
+    """(band keys n_docs x bands, shingle counts, exact keys) of every document of a batch, all uint64.
+
+    Band keys have the top bit clear; exact keys have it set and are equal for documents whose normalised texts
+    are equal (word sequence and count), including the empty one."""
     n_docs = offsets.shape[0] - 1
     n_perm = perm_a.shape[0]
     keys = np.zeros((n_docs, bands), dtype=np.uint64)
+    exact = np.zeros(n_docs, dtype=np.uint64)
     n_shingles = np.zeros(n_docs, dtype=np.int64)
     longest = 1
     for d in range(n_docs):
@@ -175,7 +188,11 @@ def _band_keys(data, offsets, ngram, is_word, perm_a, perm_b, bands, rows):
     mins = np.empty(n_perm, dtype=np.uint64)
     max_u64 = np.uint64(0xFFFFFFFFFFFFFFFF)
     for d in range(n_docs):
-        count = _shingle_hashes(data, offsets[d], offsets[d + 1], ngram, is_word, word_hashes, shingles)
+        count, n_words = _shingle_hashes(data, offsets[d], offsets[d + 1], ngram, is_word, word_hashes, shingles)
+        e = _EXACT_SEED
+        for w in range(n_words):
+            e = _mix64(e ^ word_hashes[w])
+        exact[d] = _mix64(e ^ np.uint64(n_words)) | _TOP
         n_shingles[d] = count
         if count == 0:
             continue
@@ -190,8 +207,8 @@ def _band_keys(data, offsets, ngram, is_word, perm_a, perm_b, bands, rows):
             key = np.uint64(band + 1)
             for r in range(rows):
                 key = _mix64(key ^ mins[band * rows + r])
-            keys[d, band] = key
-    return keys, n_shingles
+            keys[d, band] = key & _LOW63
+    return keys, n_shingles, exact
 
 
 @njit(cache=True)
@@ -206,8 +223,8 @@ def _pair_jaccards(data_a, offsets_a, data_b, offsets_b, ngram, is_word):
     sa = np.empty(longest // 2 + 1, dtype=np.uint64)
     sb = np.empty(longest // 2 + 1, dtype=np.uint64)
     for i in range(n):
-        na = _shingle_hashes(data_a, offsets_a[i], offsets_a[i + 1], ngram, is_word, words, sa)
-        nb = _shingle_hashes(data_b, offsets_b[i], offsets_b[i + 1], ngram, is_word, words, sb)
+        na, _ = _shingle_hashes(data_a, offsets_a[i], offsets_a[i + 1], ngram, is_word, words, sa)
+        nb, _ = _shingle_hashes(data_b, offsets_b[i], offsets_b[i + 1], ngram, is_word, words, sb)
         if na == 0 and nb == 0:
             out[i] = 1.0
             continue
@@ -237,7 +254,8 @@ def permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def band_keys(texts: pa.Array, ngram: int, num_perm: int, bands: int, rows: int, seed: int, nfkc: bool = True):
-    """(keys uint64 [n_docs, bands], shingle counts int64 [n_docs]) for a string array."""
+    """(band keys uint64 [n_docs, bands], shingle counts int64 [n_docs], exact keys uint64 [n_docs]) for a string
+    array (see :func:`_band_keys`)."""
     if bands * rows > num_perm:
         raise ValueError(f"bands x rows = {bands * rows} exceeds num_perm = {num_perm}")
     data, offsets = _utf8_buffers(normalize_texts(texts, nfkc))
@@ -257,7 +275,7 @@ def shingle_hashes(text: str, ngram: int = 5, nfkc: bool = True) -> np.ndarray:
     data, offsets = _utf8_buffers(normalize_texts(pa.array([text], pa.large_string()), nfkc))
     scratch = np.empty(len(data) // 2 + 2, dtype=np.uint64)
     out = np.empty(len(data) // 2 + 2, dtype=np.uint64)
-    count = _shingle_hashes(data, offsets[0], offsets[1], ngram, word_char_table(), scratch, out)
+    count, _ = _shingle_hashes(data, offsets[0], offsets[1], ngram, word_char_table(), scratch, out)
     return np.unique(out[:count])
 
 
@@ -298,7 +316,11 @@ class MinHashParams(StageParams):
         None, gt=0.0, lt=1.0,
         description="weight of false positives when deriving bands x rows (false negatives: 1 - this); "
                     "default 0.005 with verification (a false candidate only costs one Jaccard), else 0.5")
-    verify: bool = Field(True, description="keep a candidate pair only if its exact Jaccard >= threshold")
+    verify: bool = Field(True, description="keep a candidate pair only if its exact Jaccard >= threshold (and an "
+                                           "exact pair only if the normalised texts are equal)")
+    exact: bool = Field(False, description="also find exact duplicates (equal normalised text) in the same pass and "
+                                           "annotate exact_dup_of, as the exact_dedup stage would; use it instead "
+                                           "of an exact_dedup stage before this one")
     nfkc: bool = Field(True, description="apply Unicode NFKC before lowercasing and folding punctuation")
     seed: int | None = Field(None, description="permutation seed; the spec's seed when unset")
     keep: list[str] = Field(["quality_score desc", "length desc", "id asc"],
@@ -332,27 +354,37 @@ class MinHashParams(StageParams):
 
 
 # Documents travel through the bucket shuffle as 64-bit handles (Spark's xxhash64 of the id), not id strings.
-# Handles map back to ids by a join with the candidates only; two ids sharing a handle both come back, so a collision
-# can only add candidate pairs (which verification then scores), never lose one.
+# Handles map back to ids on the candidates only; two ids sharing a handle both come back, so a collision can only
+# add candidate pairs (which verification then scores), never lose one.
 #
 # The (bucket key, handle) rows are not shuffled one Spark row each: every signature batch packs them into one row
 # per bucket group ``g`` (a slice of the key space: all rows of one key share a group), whose binary payload holds
 # the group's (key, handle) pairs as little-endian int64. Spark then moves a few large rows per batch instead of
 # ``bands`` rows per document; on the 100k benchmark the per-row conversion and shuffle of 1.9M rows cost 3x the
-# signatures themselves.
+# signatures themselves. With ``exact``, each document adds one more row, its exact key (top bit set), so exact
+# duplicates come out of the same shuffle as pairs flagged ``exact``.
 PACKED_SCHEMA = pa.schema([("g", pa.int32()), ("rows", pa.binary())])
-HANDLE_PAIR_SCHEMA = pa.schema([("ha", pa.int64()), ("hb", pa.int64())])
-SCORED_PAIR_SCHEMA = pa.schema([("a", pa.string()), ("b", pa.string()), ("jaccard", pa.float64())])
+HANDLE_PAIR_SCHEMA = pa.schema([("ha", pa.int64()), ("hb", pa.int64()), ("exact", pa.bool_())])
+SCORED_PAIR_SCHEMA = pa.schema([("a", pa.string()), ("b", pa.string()), ("exact", pa.bool_()),
+                                ("jaccard", pa.float64()), ("same", pa.bool_())])
+# The decision for every document that has a verified duplicate: ``exact_of`` (the kept document of its exact
+# group, for the others of that group), or its near-duplicate cluster (kept id, size, dup_of).
+DECISION_SCHEMA = pa.schema([("id", pa.string()), ("exact_of", pa.string()), ("cluster", pa.string()),
+                             ("cluster_size", pa.int64()), ("cluster_dup_of", pa.string())])
 
 
 def bucket_rows(batch: pa.RecordBatch, ngram: int, num_perm: int, bands: int, rows: int, seed: int,
-                nfkc: bool) -> tuple[np.ndarray, np.ndarray]:
-    """(bucket keys, document handles), int64, one entry per band of every document that has shingles (keys of
-    different bands differ: the band number seeds each key). ``batch`` has columns h and text."""
-    keys, counts = band_keys(batch.column("text"), ngram, num_perm, bands, rows, seed, nfkc)
+                nfkc: bool, exact: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """(bucket keys, document handles), int64: one entry per band of every document that has shingles (keys of
+    different bands differ: the band number seeds each key) and, with ``exact``, one exact key (negative) per
+    document. ``batch`` has columns h and text."""
+    keys, counts, exact_keys = band_keys(batch.column("text"), ngram, num_perm, bands, rows, seed, nfkc)
     docs = np.flatnonzero(counts > 0)
     handles = batch.column("h").to_numpy(zero_copy_only=False)
-    return keys[docs].reshape(-1).view(np.int64), np.repeat(handles[docs], bands)
+    k, h = keys[docs].reshape(-1).view(np.int64), np.repeat(handles[docs], bands)
+    if exact:
+        k, h = np.concatenate([k, exact_keys.view(np.int64)]), np.concatenate([h, handles])
+    return k, h
 
 
 def bucket_group(keys: np.ndarray, groups: int) -> np.ndarray:
@@ -361,9 +393,9 @@ def bucket_group(keys: np.ndarray, groups: int) -> np.ndarray:
 
 
 def packed_bucket_rows(batch: pa.RecordBatch, ngram: int, num_perm: int, bands: int, rows: int, seed: int,
-                       nfkc: bool, groups: int) -> pa.RecordBatch:
+                       nfkc: bool, groups: int, exact: bool = False) -> pa.RecordBatch:
     """:func:`bucket_rows` of a batch packed into one row per non-empty bucket group (``PACKED_SCHEMA``)."""
-    keys, handles = bucket_rows(batch, ngram, num_perm, bands, rows, seed, nfkc)
+    keys, handles = bucket_rows(batch, ngram, num_perm, bands, rows, seed, nfkc, exact)
     g = bucket_group(keys, groups)
     order = np.argsort(g, kind="stable")
     pairs = np.stack([keys[order], handles[order]], axis=1).astype("<i8", copy=False)
@@ -424,130 +456,313 @@ def pairs_in_buckets(keys: np.ndarray, handles: np.ndarray, max_bucket_pairs: in
 
 
 def bucket_pairs(batches, max_bucket_pairs: int):
-    """Candidate handle pairs from all packed bucket rows of one partition (every row of a bucket in one
-    partition), distinct within the partition."""
-    a, b = pairs_in_buckets(*unpack_bucket_rows(batches), max_bucket_pairs)
-    if len(a):
-        ab = np.unique(np.stack([a, b], axis=1), axis=0)
-        yield pa.RecordBatch.from_arrays([pa.array(ab[:, 0]), pa.array(ab[:, 1])], schema=HANDLE_PAIR_SCHEMA)
+    """Candidate handle pairs (ha, hb, exact) from all packed bucket rows of one partition (every row of a bucket
+    in one partition), distinct within the partition; ``exact``: found by the exact keys."""
+    keys, handles = unpack_bucket_rows(batches)
+    exact = keys < 0
+    near_a, near_b = pairs_in_buckets(keys[~exact], handles[~exact], max_bucket_pairs)
+    exact_a, exact_b = pairs_in_buckets(keys[exact], handles[exact], max_bucket_pairs)
+    if len(near_a) or len(exact_a):
+        abk = np.stack([np.concatenate([near_a, exact_a]), np.concatenate([near_b, exact_b]),
+                        np.r_[np.zeros(len(near_a), np.int64), np.ones(len(exact_a), np.int64)]], axis=1)
+        abk = np.unique(abk, axis=0)
+        yield pa.RecordBatch.from_arrays([pa.array(abk[:, 0]), pa.array(abk[:, 1]), pa.array(abk[:, 2] == 1)],
+                                         schema=HANDLE_PAIR_SCHEMA)
 
 
-def named_pairs_in_one_task(batches, ha: np.ndarray, hb: np.ndarray, verify: bool, ngram: int, nfkc: bool,
-                            threshold: float):
-    """The distinct id pairs (a < b) of the handle pairs (``ha``, ``hb``) whose documents are in ``batches``
-    (columns h, id and, with ``verify``, text), keeping only pairs whose exact Jaccard reaches ``threshold`` when
-    ``verify``. Every candidate document must be in this one partition. A handle shared by several ids (a 64-bit
-    collision) pairs each of them."""
-    batches = list(batches)
-    if not batches or not len(ha):
-        return
-    table = pa.Table.from_batches(batches).combine_chunks()
-    handles = table.column("h").to_numpy()
+# ---- deciding: who duplicates whom, and which document each group keeps ----
+
+
+def keep_rank(table: pa.Table, keep: list[str]) -> np.ndarray:
+    """Each row's position in the keep order (0 = kept first): the order of
+    :func:`curation.connected_components.keep_order`, nulls last, ties broken by id. ``length`` is a column of
+    ``table``; annotations it lacks are skipped."""
+    from curation.schema import ANNOTATIONS
+
+    sort_keys = []
+    columns = {}
+    for item in keep:
+        name, _, direction = item.strip().partition(" ")
+        direction = direction.strip().lower() or "asc"
+        if name in table.column_names:
+            column = table.column(name)
+            if pa.types.is_floating(column.type):  # NaN is unknown, like null (as in keep_order)
+                column = pc.if_else(pc.is_nan(column), pa.scalar(None, column.type), column)
+            columns[f"k{len(sort_keys)}"] = column
+            sort_keys.append((f"k{len(sort_keys)}", "descending" if direction == "desc" else "ascending", "at_end"))
+        elif name not in ANNOTATIONS:
+            raise ValueError(f"keep order {item!r}: no column {name!r}")
+    if "id" not in [item.strip().partition(" ")[0] for item in keep]:
+        columns[f"k{len(sort_keys)}"] = table.column("id")
+        sort_keys.append((f"k{len(sort_keys)}", "ascending", "at_end"))
+    order = pc.sort_indices(pa.table(columns), sort_keys=sort_keys).to_numpy()
+    rank = np.empty(len(order), np.int64)
+    rank[order] = np.arange(len(order))
+    return rank
+
+
+def _component_keepers(n: int, a: np.ndarray, b: np.ndarray, rank: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(keeper row, component size) of every row of an n-node graph with edges (a, b): the keeper is the
+    component's row of smallest ``rank``."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components as scipy_components
+
+    graph = coo_matrix((np.ones(len(a), np.int8), (a, b)), shape=(n, n))
+    _, label = scipy_components(graph, directed=False)
+    best = np.full(label.max() + 1 if n else 0, np.iinfo(np.int64).max, np.int64)
+    np.minimum.at(best, label, rank)
+    by_rank = np.empty(n, np.int64)
+    by_rank[rank] = np.arange(n)
+    return by_rank[best[label]], np.bincount(label)[label]
+
+
+def decide(table: pa.Table, rows_a: np.ndarray, rows_b: np.ndarray, exact: np.ndarray, keep: list[str]) -> pa.Table:
+    """``DECISION_SCHEMA`` rows for the documents of ``table`` (columns id, keep columns) joined by verified
+    duplicate pairs of rows (``rows_a``, ``rows_b``), ``exact`` flagging exact ones.
+
+    Exact duplicates first: each exact group keeps its first document in keep order, the others get ``exact_of``.
+    Near-duplicate clusters are then formed over the kept documents only (a pair with an exact duplicate counts for
+    the document it duplicates, whose text is the same), each keeping its first document in keep order."""
+    n = table.num_rows
+    rank = keep_rank(table, keep)
+    keeper, _ = _component_keepers(n, rows_a[exact], rows_b[exact], rank)
+    na, nb = keeper[rows_a[~exact]], keeper[rows_b[~exact]]
+    linked = na != nb
+    cluster, size = _component_keepers(n, na[linked], nb[linked], rank)
+    dup = np.flatnonzero(keeper != np.arange(n))
+    member = np.flatnonzero((keeper == np.arange(n)) & (size > 1))
+    ids = table.column("id").combine_chunks()
+    rows = np.concatenate([dup, member])
+    exact_of = pa.concat_arrays([pc.take(ids, pa.array(keeper[dup])), pa.nulls(len(member), pa.string())])
+    kept = pc.take(ids, pa.array(cluster[member]))
+    dup_of = pc.if_else(pa.array(cluster[member] != member), kept, pa.scalar(None, pa.string()))
+    return pa.table([pc.take(ids, pa.array(rows)), exact_of,
+                     pa.concat_arrays([pa.nulls(len(dup), pa.string()), kept]),
+                     pa.concat_arrays([pa.nulls(len(dup), pa.int64()), pa.array(size[member], pa.int64())]),
+                     pa.concat_arrays([pa.nulls(len(dup), pa.string()), dup_of])], schema=DECISION_SCHEMA)
+
+
+def resolve_handles(handles: np.ndarray, ha: np.ndarray, hb: np.ndarray, exact: np.ndarray):
+    """(rows_a, rows_b, exact) of the handle pairs (``ha``, ``hb``): the rows of ``handles`` behind each side; a
+    handle shared by several rows (a 64-bit collision) pairs each of them, a handle with no row pairs nothing."""
     order = np.argsort(handles, kind="stable")
     ordered = handles[order]
     lo_a, hi_a = np.searchsorted(ordered, ha, "left"), np.searchsorted(ordered, ha, "right")
     lo_b, hi_b = np.searchsorted(ordered, hb, "left"), np.searchsorted(ordered, hb, "right")
     single = (hi_a - lo_a == 1) & (hi_b - lo_b == 1)
-    rows_a, rows_b = [order[lo_a[single]]], [order[lo_b[single]]]
+    rows_a, rows_b, kinds = [order[lo_a[single]]], [order[lo_b[single]]], [exact[single]]
     for k in np.flatnonzero(~single):  # collisions (or a handle with no document: nothing to pair)
         x, y = np.meshgrid(order[lo_a[k]:hi_a[k]], order[lo_b[k]:hi_b[k]])
         rows_a.append(x.ravel())
         rows_b.append(y.ravel())
-    rows_a, rows_b = pa.array(np.concatenate(rows_a)), pa.array(np.concatenate(rows_b))
+        kinds.append(np.full(x.size, exact[k]))
+    return np.concatenate(rows_a), np.concatenate(rows_b), np.concatenate(kinds).astype(bool)
+
+
+def verified(texts: pa.Array | None, rows_a: np.ndarray, rows_b: np.ndarray, exact: np.ndarray, ngram: int,
+             nfkc: bool, threshold: float) -> tuple[np.ndarray, np.ndarray]:
+    """(keep mask, exact mask) of candidate row pairs. Without ``texts`` (no verification) every candidate is kept
+    as found. With them, an exact candidate counts as exact only if the normalised texts are equal, and any other
+    candidate is kept if the exact Jaccard of its shingle sets reaches ``threshold``."""
+    if texts is None:
+        return np.ones(len(rows_a), bool), exact
+    same = np.zeros(len(rows_a), bool)
+    if exact.any():
+        folded = fold_words(texts, nfkc)
+        same[exact] = pc.equal(pc.take(folded, pa.array(rows_a[exact])),
+                               pc.take(folded, pa.array(rows_b[exact]))).to_numpy(zero_copy_only=False)
+    near = np.zeros(len(rows_a), bool)
+    rest = np.flatnonzero(~same)
+    if len(rest):
+        near[rest] = pair_jaccards(pc.take(texts, pa.array(rows_a[rest])), pc.take(texts, pa.array(rows_b[rest])),
+                                   ngram, nfkc) >= threshold
+    return same | near, same
+
+
+def decide_in_one_task(batches, ha: np.ndarray, hb: np.ndarray, exact: np.ndarray, verify: bool, ngram: int,
+                       nfkc: bool, threshold: float, keep: list[str]):
+    """``DECISION_SCHEMA`` batches from every candidate document (``batches``: columns h, id, keep columns and, with
+    ``verify``, text; all in this one partition) and the candidate handle pairs (``ha``, ``hb``, ``exact``)."""
+    batches = list(batches)
+    if not batches or not len(ha):
+        return
+    table = pa.Table.from_batches(batches).combine_chunks()
+    rows_a, rows_b, kinds = resolve_handles(table.column("h").to_numpy(), ha, hb, exact)
     ids = table.column("id")
-    id_a, id_b = pc.take(ids, rows_a), pc.take(ids, rows_b)
-    keep = pc.not_equal(id_a, id_b).to_numpy(zero_copy_only=False)
-    if verify:
-        texts = table.column("text")
-        keep &= pair_jaccards(pc.take(texts, rows_a), pc.take(texts, rows_b), ngram, nfkc) >= threshold
-    mask = pa.array(keep)
-    id_a, id_b = pc.filter(id_a, mask), pc.filter(id_b, mask)
-    first = pc.less(id_a, id_b)
-    named = pa.table({"a": pc.if_else(first, id_a, id_b), "b": pc.if_else(first, id_b, id_a)})
-    yield from named.group_by(["a", "b"]).aggregate([]).to_batches()
+    distinct = pc.not_equal(pc.take(ids, pa.array(rows_a)), pc.take(ids, pa.array(rows_b)))
+    distinct = np.flatnonzero(distinct.to_numpy(zero_copy_only=False))
+    rows_a, rows_b, kinds = rows_a[distinct], rows_b[distinct], kinds[distinct]
+    texts = table.column("text").combine_chunks() if verify else None
+    ok, kinds = verified(texts, rows_a, rows_b, kinds, ngram, nfkc, threshold)
+    yield from decide(table.drop_columns([c for c in ("h", "text") if c in table.column_names]),
+                      rows_a[ok], rows_b[ok], kinds[ok], keep).to_batches()
 
 
 def score_pairs(batch: pa.RecordBatch, ngram: int, nfkc: bool) -> pa.RecordBatch:
-    """Exact Jaccard of each candidate pair (columns a, b, text_a, text_b)."""
+    """Exact Jaccard of each candidate pair and whether the normalised texts are equal (columns a, b, exact,
+    text_a, text_b)."""
     j = pair_jaccards(batch.column("text_a"), batch.column("text_b"), ngram, nfkc)
-    return pa.RecordBatch.from_arrays([batch.column("a"), batch.column("b"), pa.array(j)],
-                                      schema=SCORED_PAIR_SCHEMA)
+    same = pc.equal(fold_words(batch.column("text_a"), nfkc), fold_words(batch.column("text_b"), nfkc))
+    return pa.RecordBatch.from_arrays([batch.column("a"), batch.column("b"), batch.column("exact"), pa.array(j),
+                                       same], schema=SCORED_PAIR_SCHEMA)
 
 
 class MinHashStage(Stage):
-    """Annotates ``dup_cluster``, ``dup_cluster_size`` and ``dup_of`` (near-duplicates by MinHash-LSH).
+    """Annotates ``dup_cluster``, ``dup_cluster_size`` and ``dup_of`` (near-duplicates by MinHash-LSH) and, with
+    ``exact``, ``exact_dup_of`` (exact duplicates of the normalised text, found in the same pass).
 
-    Rows with a non-null ``exact_dup_of`` (from ``exact_dedup``) are left out of the search and get null
-    annotations: they are already marked for removal.
+    Exact duplicates get null near-duplicate annotations: they are marked for removal already. Without ``exact``,
+    rows with a non-null ``exact_dup_of`` (from an ``exact_dedup`` stage before) are left out of the search the same
+    way.
     """
 
     type_name = "minhash"
     Params = MinHashParams
 
     def apply(self, df, ctx: StageContext) -> StageResult:
-        from curation.connected_components import annotate_clusters, components_in_one_task, connected_components
+        from curation.spark_runtime import checkpoint_observed
 
         p: MinHashParams = self.params
         bands, rows = p.band_layout()
         seed = ctx.seed if p.seed is None else p.seed
         base = df.drop("dup_cluster", "dup_cluster_size", "dup_of")
-        searched = base.where("exact_dup_of IS NULL") if "exact_dup_of" in base.columns else base
-        edges, n_edges = near_duplicate_pairs(searched, p, bands, rows, seed)
-        if n_edges <= p.local_max_edges:
-            components = components_in_one_task(edges)
-        else:
-            components = connected_components(edges)
-        out = annotate_clusters(base, components, p.keep, p.broadcast_rows, searched_if="exact_dup_of IS NULL"
-                                if "exact_dup_of" in base.columns else None, component_rows=2 * n_edges)
+        if p.exact and "exact_dup_of" in base.columns:
+            ctx.log(f"[{ctx.stage_name}] exact: true recomputes the input's exact_dup_of")
+            base = base.drop("exact_dup_of")
+        searched_if = "exact_dup_of IS NULL" if "exact_dup_of" in base.columns else None
+        searched = base.where(searched_if) if searched_if else base
+        decisions, n_pairs = duplicate_decisions(searched, p, bands, rows, seed)
+        decisions, seen = checkpoint_observed(decisions, exact=F.count("exact_of"), near=F.count("cluster_dup_of"))
+        out = annotate(base, decisions, int(seen["rows"]), p.broadcast_rows, searched_if, p.exact)
         ctx.log(f"[{ctx.stage_name}] minhash {p.num_perm} perms, {bands} bands x {rows} rows, "
-                f"{p.ngram}-gram shingles, threshold {p.threshold}, verify={p.verify}")
-        return StageResult(kept=out, extra_stats={"bands": bands, "rows": rows, "num_perm": p.num_perm,
-                                                  "duplicate_pairs": n_edges})
+                f"{p.ngram}-gram shingles, threshold {p.threshold}, verify={p.verify}, exact={p.exact}")
+        stats = {"bands": bands, "rows": rows, "num_perm": p.num_perm, "candidate_pairs": n_pairs,
+                 "near_duplicates": int(seen["near"])}
+        if p.exact:
+            stats["exact_duplicates"] = int(seen["exact"])
+        return StageResult(kept=out, extra_stats=stats)
 
 
-def near_duplicate_pairs(docs, p: MinHashParams, bands: int, rows: int, seed: int):
-    """(DataFrame (a, b) of document id pairs, a < b, that share an LSH bucket and pass verification, checkpointed;
-    its number of rows)."""
-    from pyspark.sql import functions as F
+def annotate(base, decisions, n_decisions: int, broadcast_rows: int, searched_if: str | None, exact: bool):
+    """``base`` plus the annotation columns from ``decisions`` (``DECISION_SCHEMA``, one row per document with a
+    duplicate): a document without a decision is its own cluster of one."""
+    from curation.connected_components import join_small
 
-    from curation.spark_runtime import checkpoint_counted, checkpoint_observed, map_batches, map_partitions
+    side = decisions.select("id", *[F.col(c).alias(f"_{c}") for c in DECISION_SCHEMA.names[1:]],
+                            F.lit(True).alias("_hit"))
+    out = join_small(base, side, "id", "left", broadcast_rows, n_decisions)
+    hit = F.col("_hit").isNotNull()
+    cluster = F.when(hit, F.col("_cluster")).otherwise(F.col("id"))
+    size = F.when(hit, F.col("_cluster_size")).otherwise(F.lit(1).cast("long"))
+    dup_of = F.col("_cluster_dup_of")
+    if searched_if is not None:
+        searched = F.expr(searched_if)
+        cluster, size, dup_of = (F.when(searched, c) for c in (cluster, size, dup_of))
+    extra = [F.col("_exact_of").cast("string").alias("exact_dup_of")] if exact else []
+    return out.select(*base.columns, *extra, cluster.cast("string").alias("dup_cluster"),
+                      size.cast("long").alias("dup_cluster_size"), dup_of.cast("string").alias("dup_of"))
 
-    ngram, num_perm, nfkc, cap, threshold = p.ngram, p.num_perm, p.nfkc, p.max_bucket_pairs, p.threshold
-    handle = F.xxhash64("id").alias("h")
+
+def candidate_pairs(docs, p: MinHashParams, bands: int, rows: int, seed: int):
+    """(DataFrame (ha, hb, exact) of the distinct handle pairs that share an LSH bucket, ``exact`` when they share
+    the exact key, checkpointed; its number of rows)."""
+    from curation.spark_runtime import checkpoint_counted, map_batches, map_partitions
+
+    ngram, num_perm, nfkc, cap, exact = p.ngram, p.num_perm, p.nfkc, p.max_bucket_pairs, p.exact
     partitions = int(docs.sparkSession.conf.get("spark.sql.shuffle.partitions"))
     groups = 8 * partitions
-    buckets = map_batches(docs.select(handle, "text"),
-                          lambda b: packed_bucket_rows(b, ngram, num_perm, bands, rows, seed, nfkc, groups),
+    buckets = map_batches(docs.select(F.xxhash64("id").alias("h"), "text"),
+                          lambda b: packed_bucket_rows(b, ngram, num_perm, bands, rows, seed, nfkc, groups, exact),
                           PACKED_SCHEMA)
     # one shuffle by bucket group, then each partition finds its buckets with one sort
     by_key = buckets.repartition(partitions, "g")
-    handle_pairs = map_partitions(by_key, lambda batches: bucket_pairs(batches, cap), HANDLE_PAIR_SCHEMA)
-    handle_pairs, n_pairs = checkpoint_counted(handle_pairs.distinct())
+    pairs = map_partitions(by_key, lambda batches: bucket_pairs(batches, cap), HANDLE_PAIR_SCHEMA)
+    if exact:  # a pair found by both kinds of key is an exact candidate
+        pairs = pairs.groupBy("ha", "hb").agg(F.max("exact").alias("exact"))
+    else:
+        pairs = pairs.distinct()
+    return checkpoint_counted(pairs)
+
+
+def duplicate_decisions(docs, p: MinHashParams, bands: int, rows: int, seed: int):
+    """(DataFrame of ``DECISION_SCHEMA`` rows for ``docs``, number of candidate pairs)."""
+    from curation.connected_components import keep_order
+    from curation.spark_runtime import checkpoint_observed
+
+    handle_pairs, n_pairs = candidate_pairs(docs, p, bands, rows, seed)
+    empty = docs.sparkSession.createDataFrame([], spark_schema_of(DECISION_SCHEMA))
     if n_pairs == 0:
-        return docs.sparkSession.createDataFrame([], "a string, b string"), 0
+        return empty, 0
     members = handle_pairs.select(F.col("ha").alias("h")).union(handle_pairs.select(F.col("hb").alias("h")))
     members = members.distinct()
     if 2 * n_pairs <= p.broadcast_rows:
         members = F.broadcast(members)
-    # the candidates' ids (and texts, to verify), read once for both sides of their pairs
-    columns = ["id", "text"] if p.verify else ["id"]
-    found, seen = checkpoint_observed(docs.select(handle, *columns).join(members, "h", "left_semi"),
-                                     chars=F.sum(F.length("text")) if p.verify else F.lit(0))
+    # the candidates, read once: handle, id, what the keep order needs and, to verify, the text
+    keep_columns = [c for c in dict.fromkeys(item.split()[0] for item in p.keep)
+                    if c in docs.columns and c not in ("id", "text")]
+    keep_order(docs.columns, p.keep)  # an unknown keep column fails here, before any work
+    columns = [F.col("id"), F.length("text").alias("length"), *map(F.col, keep_columns),
+               *([F.col("text")] if p.verify else [])]
+    found, seen = checkpoint_observed(docs.select(F.xxhash64("id").alias("h"), *columns).join(members, "h", "left_semi"),
+                                      chars=F.sum(F.length("text")) if p.verify else F.lit(0))
     if n_pairs <= p.local_max_edges and (seen["chars"] or 0) <= p.local_max_chars:
-        # few candidates: name and verify every pair in one task (no joins, no shuffle of texts)
+        # few candidates: verify every pair and decide in one task (no joins, no shuffle of texts)
         pairs = handle_pairs.toArrow()
-        ha, hb = (pairs.column(c).to_numpy() for c in ("ha", "hb"))
-        named = found.coalesce(1).mapInArrow(
-            lambda batches: named_pairs_in_one_task(batches, ha, hb, p.verify, ngram, nfkc, threshold),
-            "a string, b string")
-        return checkpoint_counted(named)
-    side = {x: found.select(F.col("h").alias(f"h{x}"), *[F.col(c).alias(f"{c}_{x}") for c in columns])
+        ha, hb, ex = (pairs.column(c).to_numpy(zero_copy_only=False) for c in ("ha", "hb", "exact"))
+        verify, ngram, nfkc, threshold, keep = p.verify, p.ngram, p.nfkc, p.threshold, list(p.keep)
+        return found.coalesce(1).mapInArrow(
+            lambda batches: decide_in_one_task(batches, ha, hb, ex, verify, ngram, nfkc, threshold, keep),
+            spark_schema_of(DECISION_SCHEMA)), n_pairs
+    return distributed_decisions(found, handle_pairs, p), n_pairs
+
+
+def distributed_decisions(found, handle_pairs, p: MinHashParams):
+    """:func:`decide_in_one_task` with Spark joins, distributed verification and large-star/small-star
+    components, for candidate sets too large for one task."""
+    from curation.connected_components import choose_kept, connected_components, floating_columns, keep_order
+    from curation.spark_runtime import map_batches
+
+    text = ["text"] if p.verify else []
+    side = {x: found.select(F.col("h").alias(f"h{x}"), *[F.col(c).alias(f"{c}_{x}") for c in ["id", *text]])
             for x in "ab"}
     named = (handle_pairs.join(side["a"], "ha").join(side["b"], "hb")
              .where(F.col("id_a") != F.col("id_b"))
-             .select(F.least("id_a", "id_b").alias("a"), F.greatest("id_a", "id_b").alias("b"),
-                     *[F.col(f"{c}_{x}") for c in columns[1:] for x in "ab"]))
+             .select(F.least("id_a", "id_b").alias("a"), F.greatest("id_a", "id_b").alias("b"), "exact",
+                     *[F.col(f"text_{x}") for x in "ab" if p.verify]))
     if p.verify:
-        scored = map_batches(named, lambda b: score_pairs(b, ngram, nfkc), SCORED_PAIR_SCHEMA)
-        named = scored.where(F.col("jaccard") >= threshold)
-    return checkpoint_counted(named.select("a", "b").distinct())
+        ngram, nfkc = p.ngram, p.nfkc
+        scored = map_batches(named, lambda b: score_pairs(b, ngram, nfkc), SCORED_PAIR_SCHEMA).localCheckpoint()
+        is_exact = F.col("exact") & F.col("same")
+        exact_edges = scored.where(is_exact)
+        near_edges = scored.where(~is_exact & (F.col("jaccard") >= p.threshold))
+    else:
+        named = named.localCheckpoint()
+        exact_edges, near_edges = named.where(F.col("exact")), named.where(~F.col("exact"))
+    exact_edges = exact_edges.select("a", "b").distinct()
+    near_edges = near_edges.select("a", "b").distinct()
+    ranked = found.drop("h", "text")
+    order = keep_order(ranked.columns, p.keep, floating_columns(ranked))
+    # exact groups: every member but the kept one is an exact duplicate of it
+    exact_kept = choose_kept(ranked.join(connected_components(exact_edges), "id"), "component", order)
+    exact_kept = exact_kept.select("id", "kept").localCheckpoint()
+    exact_dups = exact_kept.where(F.col("kept") != F.col("id")).select(
+        "id", F.col("kept").alias("exact_of"), *[F.lit(None).cast(t).alias(c) for c, t in
+                                                  (("cluster", "string"), ("cluster_size", "long"),
+                                                   ("cluster_dup_of", "string"))])
+    # near-duplicate clusters over the exact groups' kept documents
+    for x in "ab":
+        mapped = exact_kept.select(F.col("id").alias(x), F.col("kept").alias(f"k{x}"))
+        near_edges = near_edges.join(mapped, x, "left").withColumn(x, F.coalesce(f"k{x}", x)).drop(f"k{x}")
+    near_edges = near_edges.where(F.col("a") != F.col("b")).select(F.least("a", "b").alias("a"),
+                                                                   F.greatest("a", "b").alias("b")).distinct()
+    near_kept = choose_kept(ranked.join(connected_components(near_edges), "id"), "component", order)
+    clusters = near_kept.select("id", F.lit(None).cast("string").alias("exact_of"), F.col("kept").alias("cluster"),
+                                F.col("group_size").cast("long").alias("cluster_size"),
+                                F.when(F.col("kept") != F.col("id"), F.col("kept")).alias("cluster_dup_of"))
+    return exact_dups.unionByName(clusters)
+
+
+def spark_schema_of(schema: pa.Schema):
+    from curation.spark_runtime import spark_schema
+
+    return spark_schema(schema)

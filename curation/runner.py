@@ -68,6 +68,17 @@ class StageFailed(RuntimeError):
 
 
 @dataclass
+class Upstream:
+    """What the next stage needs of the stage before it: its name, kept count, kept schema (JSON) and, when that
+    stage is lazy, the plan of its kept documents."""
+
+    name: str
+    kept: int
+    schema: str | None
+    frame: object = None
+
+
+@dataclass
 class StageOutcome:
     name: str
     type: str
@@ -145,67 +156,95 @@ class Runner:
         self.fs.delete(f"{self.out}/_tmp")  # leftovers of an interrupted run
         result = RunResult(out=self.out)
         upstream_fp = _fingerprint(str(self.spec.seed))
-        prev_name: str | None = None
-        prev_kept: int | None = None
-        prev_schema: str | None = None
+        upstream: Upstream | None = None
         recomputed_upstream = False
-        for s in self.spec.stages:
+        for i, s in enumerate(self.spec.stages):
             cls = stage_class(s.type)
             stage = cls(cls.Params.model_validate(s.params))
             ctx = StageContext(spark=self.spark, out=self.out, stage_name=s.name, seed=self.spec.seed,
-                               spec=self.spec, log=self.log)
+                               spec=self.spec, log=self.log, last=i == len(self.spec.stages) - 1)
             params_json = json.dumps(stage.params.model_dump(mode="json"), sort_keys=True)
             fp = _fingerprint(upstream_fp, s.type, params_json, stage.fingerprint_extra(ctx))
             old = self._read_stats(s.name)
-            if old is not None and not self.force and not recomputed_upstream and old.get("fingerprint") == fp:
+            reusable = old is not None and not (old.get("lazy") and ctx.last)  # a last stage must hold its documents
+            if reusable and not self.force and not recomputed_upstream and old.get("fingerprint") == fp:
                 self.log(f"[{s.name}] done earlier, skipping: in {old['in']:,}  kept {old['kept']:,}  "
                          f"rejected {old['rejected']:,}")
                 outcome = StageOutcome(s.name, s.type, old, resumed=True)
+                # a lazy stage's documents are planned again (cheap by definition), not read from its folder
+                frame = self._lazy_kept(stage.apply(None if stage.is_source else self._input(upstream), ctx)) \
+                    if old.get("lazy") else None
             else:
                 if old is not None and not self.force and old.get("fingerprint") != fp:
                     self.log(f"[{s.name}] parameters or inputs changed since the last run: recomputing")
-                stats = self._run_stage(stage, s.name, s.type, ctx, prev_name, prev_kept, prev_schema, fp,
-                                        params_json)
+                stats, frame = self._run_stage(stage, s.name, s.type, ctx, upstream, fp, params_json)
                 outcome = StageOutcome(s.name, s.type, stats, resumed=False)
                 recomputed_upstream = True
             result.outcomes.append(outcome)
             upstream_fp = fp
-            prev_name, prev_kept, prev_schema = s.name, outcome.stats["kept"], outcome.stats.get("schema")
+            upstream = Upstream(s.name, outcome.stats["kept"], outcome.stats.get("schema"), frame)
         result.ledger = self._write_ledger(result.outcomes)
         self.fs.delete(f"{self.out}/_tmp")
         return result
 
-    def _run_stage(self, stage, name: str, stype: str, ctx: StageContext, prev_name: str | None,
-                   prev_kept: int | None, prev_schema: str | None, fp: str, params_json: str) -> dict:
+    def _input(self, upstream: Upstream | None):
+        """The documents a stage reads: the upstream stage's committed folder, or its plan when it is lazy."""
+        if upstream is None:
+            return None
+        if upstream.frame is not None:
+            return upstream.frame
+        return read_parquet(self.spark, self.stage_dir(upstream.name), upstream.schema)
+
+    @staticmethod
+    def _lazy_kept(res: StageResult):
         from pyspark.sql import functions as F
 
-        from curation.spark_runtime import ProgressReporter
+        return res.combined.where(F.col("reason").isNull()).drop("reason")
+
+    def _run_stage(self, stage, name: str, stype: str, ctx: StageContext, upstream: Upstream | None, fp: str,
+                   params_json: str) -> tuple[dict, object]:
+        """Run, write and commit one stage; (its stats, the plan of its kept documents when it is lazy, else None)."""
+        from pyspark.sql import functions as F
+
+        from curation.spark_runtime import ProgressReporter, observed
 
         start = time.time()
         self.log(f"[{name}] running ({stype})")
-        if stage.is_source:
-            df_in = None
-        else:
-            if prev_name is None:
-                raise SpecError(f"stages.{name}: a {stype} stage needs an upstream stage (e.g. ingest) before it")
-            df_in = read_parquet(self.spark, self.stage_dir(prev_name), prev_schema)
+        if not stage.is_source and upstream is None:
+            raise SpecError(f"stages.{name}: a {stype} stage needs an upstream stage (e.g. ingest) before it")
+        df_in = None if stage.is_source else self._input(upstream)
         tmp = f"{self.out}/_tmp/{name}-{uuid.uuid4().hex[:8]}"
         kept_tmp, rej_tmp = f"{tmp}/kept", f"{tmp}/rejected"
+        frame = None
         try:
             with ProgressReporter(self.spark, name, every=self.progress_every, printer=self.log):
                 res: StageResult = stage.apply(df_in, ctx)
-                kept_df, rej_df = self._materialize(res, tmp, name)
-                self._check_columns(kept_df, name)
-                # rows are counted while writing; the written folders are re-read with the known schema
-                n_kept = _write_counted(kept_df, kept_tmp)
-                kept_w = read_parquet(self.spark, kept_tmp, kept_df.schema)
-                rej_w, reasons = None, {}
-                if rej_df is not None:
-                    rej_df = rej_df.withColumn("stage", F.lit(name))
+                rej_w, reasons, n_rejected_rows = None, {}, 0
+                if res.lazy and res.combined is not None and not ctx.last:
+                    # only the rejected rows are written; every row is counted on the way
+                    watched, values = observed(res.combined)
+                    rej_df = watched.where(F.col("reason").isNotNull()).withColumn("stage", F.lit(name))
                     n_rejected_rows = _write_counted(rej_df, rej_tmp)
+                    frame = self._lazy_kept(res)
+                    self._check_columns(frame, name)
+                    n_kept = int(values()["rows"]) - n_rejected_rows
+                    self.fs.mkdirs(kept_tmp)
+                    self.fs.write_text(f"{kept_tmp}/_SUCCESS", "")
+                    kept_schema = frame.schema
+                else:
+                    kept_df, rej_df = self._materialize(res, tmp, name)
+                    self._check_columns(kept_df, name)
+                    # rows are counted while writing; the written folders are re-read with the known schema
+                    n_kept = _write_counted(kept_df, kept_tmp)
+                    kept_schema = kept_df.schema
+                    if rej_df is not None:
+                        rej_df = rej_df.withColumn("stage", F.lit(name))
+                        n_rejected_rows = _write_counted(rej_df, rej_tmp)
+                if rej_df is not None:
                     rej_w = read_parquet(self.spark, rej_tmp, rej_df.schema)
                     if n_rejected_rows:
                         reasons = {r["reason"]: r["count"] for r in rej_w.groupBy("reason").count().collect()}
+                kept_w = frame if frame is not None else read_parquet(self.spark, kept_tmp, kept_schema)
                 n_rej = sum(reasons.values())
                 extra = dict(res.extra_stats)
                 if res.after_write is not None:
@@ -215,7 +254,7 @@ class Runner:
         except Exception as exc:
             self.fs.delete(tmp)
             raise StageFailed(f"stage {name} ({stype}) failed: {_one_line(exc)}") from exc
-        n_in = (n_kept + n_rej) if stage.is_source else prev_kept
+        n_in = (n_kept + n_rej) if stage.is_source else upstream.kept
         if n_in != n_kept + n_rej:
             self.fs.delete(tmp)
             raise ReconciliationError(
@@ -227,7 +266,9 @@ class Runner:
             "in": n_in, "kept": n_kept, "rejected": n_rej,
             "reasons": _top_reasons(reasons),
             "seconds": seconds, **({"extra": extra} if extra else {}),
-            "schema": kept_w.schema.json(),  # of the kept documents: the next stage reads them without inferring it
+            # lazy: the kept documents are not in the folder; later stages plan them from the stage's inputs again
+            **({"lazy": True} if frame is not None else {}),
+            "schema": kept_schema.json(),  # of the kept documents: the next stage reads them without inferring it
         }
         self._stable_part_names(kept_tmp)
         self.fs.write_text(f"{kept_tmp}/{STATS}", json.dumps(stats, indent=2, sort_keys=False))
@@ -240,7 +281,7 @@ class Runner:
         self.fs.rename(kept_tmp, self.stage_dir(name))
         self.fs.delete(tmp)
         self.log(f"[{name}] in {n_in:,}  kept {n_kept:,}  rejected {n_rej:,}  ({seconds:.1f} s)")
-        return stats
+        return stats, frame
 
     def _materialize(self, res: StageResult, tmp: str, name: str):
         """Split a ``combined`` result after writing it once, so costly work is not run twice."""

@@ -26,6 +26,7 @@ class StageContext:
     seed: int = 0
     spec: Any = None  # the resolved PipelineSpec (readers need spec.inputs)
     log: Callable[[str], None] = print
+    last: bool = False  # the spec's last stage: its kept documents are the run's product
 
 
 @dataclass
@@ -40,6 +41,9 @@ class StageResult:
     ``artifacts_dir`` (committed with the stage) and returns extra stats for ``stats.json``.
     ``combined``: alternative to kept/rejected for stages whose work is costly to run twice (readers,
     extractors): one DataFrame with a ``reason`` column (null = kept). The runner writes it once, then splits.
+    ``lazy`` (with ``combined``): the documents are cheap to plan again from the stage's inputs (no parsing, no
+    Python pass), so unless the stage is the spec's last, the runner writes only the rejected rows, counts every row
+    on the way, and later stages read the plan instead of a copy (``stats.json`` says ``"lazy": true``).
     """
 
     kept: Any = None
@@ -47,6 +51,7 @@ class StageResult:
     combined: Any = None
     after_write: Callable[[Any, Any, str], dict] | None = None
     extra_stats: dict = field(default_factory=dict)
+    lazy: bool = False
 
 
 class Stage:

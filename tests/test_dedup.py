@@ -36,9 +36,22 @@ def run_dedup(spark, docs, partitions: int, **minhash_params):
     return out.select(*ANNOTATED).toArrow().sort_by("id")
 
 
+def run_fused(spark, docs, partitions: int, **minhash_params):
+    """Exact and near duplicates in one MinHash stage (``exact: true``)."""
+    df = spark.createDataFrame([(d["id"], d["text"], None) for d in docs], "id string, text string, url string")
+    ctx = StageContext(spark=spark, out="unused", stage_name="dedup", seed=0)
+    out = MinHashStage(MinHashParams(exact=True, **minhash_params)).apply(df.repartition(partitions), ctx).kept
+    return out.select(*[c for c in ANNOTATED if c != "text_hash"]).toArrow().sort_by("id")
+
+
 @pytest.fixture(scope="module")
 def annotated(spark, planted):
     return run_dedup(spark, planted[0], partitions=1)
+
+
+@pytest.fixture(scope="module")
+def fused(spark, planted):
+    return run_fused(spark, planted[0], partitions=2)
 
 
 def test_planted_copies_hit_their_jaccard_levels(planted):
@@ -132,3 +145,37 @@ def test_clusters_from_annotations_attach_exact_duplicates():
     clusters, removed = clusters_from_annotated(table)
     assert clusters == [["a", "b"], ["c"]] or sorted(map(sorted, clusters)) == [["a", "b", "c"]]
     assert sorted(removed) == ["b", "c"]
+
+
+def test_exact_and_near_in_one_stage_equal_the_two_stages(annotated, fused):
+    assert fused.equals(annotated.drop_columns(["text_hash"]))
+    assert fused.column("exact_dup_of").null_count < fused.num_rows - 10  # planted copies at Jaccard 1.0 and more
+
+
+def test_one_stage_results_identical_across_partitions_and_distributed_decisions(spark, planted, fused):
+    previous = spark.conf.get("spark.sql.shuffle.partitions")
+    spark.conf.set("spark.sql.shuffle.partitions", "3")
+    try:
+        assert run_fused(spark, planted[0], partitions=5).equals(fused)
+    finally:
+        spark.conf.set("spark.sql.shuffle.partitions", previous)
+    assert run_fused(spark, planted[0], partitions=3, local_max_edges=0).equals(fused)
+
+
+def test_one_stage_exact_groups_with_many_copies_and_empty_texts(spark):
+    docs = synthetic_docs(30, seed=3)
+    copies = [{"id": f"copy{i:03d}", "text": docs[0]["text"].upper()} for i in range(250)]  # beyond the bucket cap
+    empties = [{"id": f"empty{i}", "text": t} for i, t in enumerate(["", None, " ... ", "!!"])]
+    for decide_locally in (True, False):
+        table = run_fused(spark, docs + copies + empties, partitions=3,
+                          **({} if decide_locally else {"local_max_edges": 0}))
+        rows = {r["id"]: r for r in table.to_pylist()}
+        # the longest text of each exact group is kept: all copies are equally long, so the smallest id wins
+        group = [*(c["id"] for c in copies), "doc0000"]
+        assert [rows[i]["exact_dup_of"] for i in group] == [None] + ["copy000"] * 250
+        assert rows["copy000"]["dup_cluster"] == "copy000" and rows["copy000"]["dup_cluster_size"] == 1
+        assert all(rows[i]["dup_cluster"] is None for i in group[1:])  # exact duplicates are not searched further
+        kept_empty = rows["empty2"]  # " ... " is the longest of the texts that fold to nothing
+        assert kept_empty["exact_dup_of"] is None
+        assert {rows[f"empty{i}"]["exact_dup_of"] for i in (0, 1, 3)} == {"empty2"}
+        assert all(rows[d["id"]]["exact_dup_of"] is None for d in docs[1:])

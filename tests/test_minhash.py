@@ -9,9 +9,10 @@ import pytest
 from datasketch.lsh import _optimal_param
 
 from curation.dedup_eval import jaccard, word_shingles
-from curation.minhash import (MinHashParams, _mix64, band_keys, bucket_group, bucket_rows, fold_words, optimal_bands,
-                              named_pairs_in_one_task, packed_bucket_rows, pair_jaccards, pairs_in_buckets,
-                              permutations, shingle_hashes, unpack_bucket_rows)
+from curation.minhash import (DECISION_SCHEMA, MinHashParams, _mix64, band_keys, bucket_group, bucket_pairs,
+                              bucket_rows, decide, decide_in_one_task, fold_words, keep_rank, optimal_bands,
+                              packed_bucket_rows, pair_jaccards, pairs_in_buckets, permutations, resolve_handles,
+                              shingle_hashes, unpack_bucket_rows, verified)
 
 WORDS = "the quick brown fox jumps over lazy dog while seven wizards quietly hex a jovial zebra".split()
 
@@ -57,14 +58,14 @@ def reference_band_keys(text: str, ngram: int, num_perm: int, bands: int, rows: 
         key = np.uint64(band + 1)
         for r in range(rows):
             key = _mix64(key ^ np.uint64(mins[band * rows + r]))
-        keys.append(int(key))
+        keys.append(int(key) & ((1 << 63) - 1))  # band keys keep the top bit clear (exact keys set it)
     return keys
 
 
 def test_signatures_equal_a_straightforward_reference():
     rng = random.Random(3)
     texts = [random_text(rng, rng.randint(1, 40)) for _ in range(20)]
-    keys, counts = band_keys(pa.array(texts), 5, 24, 4, 6, seed=7)
+    keys, counts, _ = band_keys(pa.array(texts), 5, 24, 4, 6, seed=7)
     for text, row, count in zip(texts, keys, counts):
         assert count > 0
         assert [int(k) for k in row] == reference_band_keys(text, 5, 24, 4, 6, 7)
@@ -72,8 +73,8 @@ def test_signatures_equal_a_straightforward_reference():
 
 def test_signatures_depend_on_seed_and_empty_documents_have_none():
     texts = pa.array(["alpha beta gamma delta epsilon zeta", "", None])
-    k1, counts = band_keys(texts, 5, 16, 4, 4, seed=1)
-    k2, _ = band_keys(texts, 5, 16, 4, 4, seed=2)
+    k1, counts, _ = band_keys(texts, 5, 16, 4, 4, seed=1)
+    k2, _, _ = band_keys(texts, 5, 16, 4, 4, seed=2)
     assert list(counts) == [2, 0, 0]
     assert (k1[0] != k2[0]).all()
 
@@ -83,9 +84,9 @@ def test_band_collision_rate_follows_jaccard():
     base = [random_text(rng, 200) for _ in range(150)]
     near = [" ".join(t.split()[:190]) + " " + random_text(rng, 10) for t in base]  # J around 0.9
     far = [random_text(rng, 200) for _ in range(150)]
-    kb, _ = band_keys(pa.array(base), 5, 112, 18, 6, 0)
-    kn, _ = band_keys(pa.array(near), 5, 112, 18, 6, 0)
-    kf, _ = band_keys(pa.array(far), 5, 112, 18, 6, 0)
+    kb, _, _ = band_keys(pa.array(base), 5, 112, 18, 6, 0)
+    kn, _, _ = band_keys(pa.array(near), 5, 112, 18, 6, 0)
+    kf, _, _ = band_keys(pa.array(far), 5, 112, 18, 6, 0)
     assert (kb == kn).any(axis=1).mean() > 0.95
     assert (kb == kf).any(axis=1).mean() < 0.05
 
@@ -145,21 +146,59 @@ def test_packed_bucket_rows_round_trip_and_keep_each_key_in_one_group():
     assert sorted(zip(k2.tolist(), h2.tolist())) == sorted(zip(keys.tolist(), handles.tolist()))
 
 
-def test_pairs_named_and_verified_in_one_task_including_handle_collisions():
+def test_exact_keys_equal_for_equal_normalised_text_and_packed_with_the_bands():
+    texts = pa.array(["One, two three!", "one two   THREE", "one two three four", "", None, " ;; "])
+    _, counts, exact = band_keys(texts, 5, 16, 4, 4, seed=0)
+    assert (exact >> np.uint64(63) == 1).all()  # exact keys set the top bit, band keys never do
+    assert exact[0] == exact[1] and exact[0] != exact[2]
+    assert exact[3] == exact[4] == exact[5] and exact[3] != exact[0]  # every empty text folds to the same ""
+    batch = pa.RecordBatch.from_arrays([pa.array(np.arange(6, dtype=np.int64)), texts], names=["h", "text"])
+    keys, handles = bucket_rows(batch, 5, 16, 4, 4, 0, True, exact=True)
+    assert (keys < 0).sum() == 6 and (keys >= 0).sum() == 4 * 3  # three documents with shingles
+    pairs = pa.Table.from_batches(list(bucket_pairs([packed_bucket_rows(batch, 5, 16, 4, 4, 0, True, 4, True)], 200)))
+    found = sorted(zip(*(pairs.column(c).to_pylist() for c in ("ha", "hb", "exact"))))
+    assert (0, 1, True) in found and (0, 1, False) in found  # the same documents: both kinds of bucket
+    assert {(a, b) for a, b, e in found if e} == {(0, 1), (3, 4), (3, 5), (4, 5)}
+
+
+def test_one_task_verifies_pairs_and_decides_exact_groups_before_near_clusters():
     rng = random.Random(5)
     base = random_text(rng, 60)
     near = base + " zebra"  # Jaccard 55/56 with base
     other = random_text(rng, 60)
-    # handles: 10 -> x, 20 -> y and z (a 64-bit collision), 30 -> w
+    # handles: 10 -> x, 20 -> y and z (a 64-bit collision), 30 -> w; w is x's text shouted (equal once folded)
     batch = pa.RecordBatch.from_pydict({"h": pa.array([10, 20, 20, 30], pa.int64()), "id": ["x", "y", "z", "w"],
-                                        "text": [base, near, other, base]})
-    ha, hb = np.array([10, 20], np.int64), np.array([20, 30], np.int64)
+                                        "length": pa.array([len(t) for t in (base, near, other, base)], pa.int32()),
+                                        "text": [base, near, other, base.upper()]})
+    ha, hb, ex = np.array([10, 20, 10], np.int64), np.array([20, 30, 30], np.int64), np.array([False, False, True])
 
     def run(verify):
-        out = pa.Table.from_batches(list(named_pairs_in_one_task(iter([batch]), ha, hb, verify, 5, True, 0.8)))
-        return sorted(zip(out.column("a").to_pylist(), out.column("b").to_pylist()))
+        table = batch if verify else batch.drop_columns(["text"])
+        out = pa.Table.from_batches(list(decide_in_one_task(iter([table]), ha, hb, ex, verify, 5, True, 0.8,
+                                                            ["length desc", "id asc"])), schema=DECISION_SCHEMA)
+        return {r.pop("id"): r for r in out.to_pylist()}
 
-    # unverified: every id behind each handle pairs; ids ordered within a pair
-    assert run(False) == [("w", "y"), ("w", "z"), ("x", "y"), ("x", "z")]
-    # verified: only the true near-duplicates (y ~ x, y ~ w); z shares y's handle but not its text
-    assert run(True) == [("w", "y"), ("x", "y")]
+    got = run(True)  # z shares y's handle but not its text: no pair survives for it
+    assert got == {"x": {"exact_of": "w", "cluster": None, "cluster_size": None, "cluster_dup_of": None},
+                   "w": {"exact_of": None, "cluster": "y", "cluster_size": 2, "cluster_dup_of": "y"},
+                   "y": {"exact_of": None, "cluster": "y", "cluster_size": 2, "cluster_dup_of": None}}
+    loose = run(False)  # unverified: every id behind each handle pairs
+    assert loose["x"]["exact_of"] == "w" and {loose[i]["cluster_size"] for i in "wyz"} == {3}
+    rows_a, rows_b, kinds = resolve_handles(np.array([10, 20, 20, 30]), ha, hb, ex)
+    assert sorted(zip(rows_a.tolist(), rows_b.tolist(), kinds.tolist())) == [
+        (0, 1, False), (0, 2, False), (0, 3, True), (1, 3, False), (2, 3, False)]
+    ok, exact = verified(batch.column("text"), rows_a, rows_b, kinds, 5, True, 0.8)
+    assert exact.sum() == 1 and ok.sum() == 3
+
+
+def test_decisions_follow_the_keep_order_with_nulls_last():
+    table = pa.table({"id": ["a", "b", "c", "d", "e", "f"], "quality_score": [0.5, None, 0.9, 0.1, None, 0.2],
+                      "length": [10, 50, 5, 7, 7, 100]})
+    keep = ["quality_score desc", "length desc", "id asc"]
+    assert keep_rank(table, keep).tolist() == [1, 4, 0, 3, 5, 2]
+    # exact group {a, b, d}: a kept (best score); near pairs b~c (b counts as a) and e~f
+    out = decide(table, np.array([0, 0, 1, 4]), np.array([1, 3, 2, 5]), np.array([True, True, False, False]), keep)
+    got = {r.pop("id"): r for r in out.to_pylist()}
+    assert got["b"]["exact_of"] == "a" and got["d"]["exact_of"] == "a" and got["b"]["cluster"] is None
+    assert got["a"] == {"exact_of": None, "cluster": "c", "cluster_size": 2, "cluster_dup_of": "c"}
+    assert got["c"]["cluster_dup_of"] is None and got["f"]["cluster"] == "f" and got["e"]["cluster_dup_of"] == "f"
