@@ -83,6 +83,16 @@ def open_binary(path: str):
     return open(path, "rb")
 
 
+def open_binary_file(path: str):
+    """Open a local path or URI for random-access binary reading (e.g. a Parquet footer)."""
+    if _has_scheme(path):
+        import pyarrow.fs as pafs
+
+        fs, p = pafs.FileSystem.from_uri(path)
+        return fs.open_input_file(p)
+    return open(path, "rb")
+
+
 class LimitedReader(io.RawIOBase):
     """Raises once more than ``limit`` bytes were read: guards against decompression bombs."""
 

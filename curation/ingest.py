@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib
 import os
+from functools import lru_cache
 
 from pyspark.sql import functions as F
 
@@ -44,12 +45,42 @@ def read_text(spark, inp):
     return read_files(spark, expand_inputs(inp.path), text_records, inp.options, inp.source, "text")
 
 
+# Inputs with more files than this are not inspected on the driver (footers are read one file after another).
+FOOTER_FILES = 256
+
+
+@lru_cache(maxsize=64)
+def parquet_null_texts(files: tuple[str, ...], text_field: str) -> tuple[int, int | None]:
+    """(rows, rows whose text is null) of Parquet files, from their footers' row-group statistics; the second is
+    None when a row group has no null count or there are more than ``FOOTER_FILES`` files."""
+    import pyarrow.parquet as pq
+
+    from curation.file_source import open_binary_file
+
+    if len(files) > FOOTER_FILES:
+        return -1, None
+    rows, nulls = 0, 0
+    for f in files:
+        with open_binary_file(f) as fh:
+            meta = pq.read_metadata(fh)
+        rows += meta.num_rows
+        leaf = [i for i in range(meta.num_columns) if meta.schema.column(i).path == text_field]
+        for g in range(meta.num_row_groups):
+            stats = meta.row_group(g).column(leaf[0]).statistics if leaf else None
+            if nulls is not None and stats is not None and stats.has_null_count:
+                nulls += stats.null_count
+            else:
+                nulls = None
+    return rows, nulls
+
+
 def read_parquet(spark, inp):
     """Parquet with at least a ``text`` column; the columns id, source and url are kept when present.
 
     Runs entirely in the JVM (no Python pass over the text); a null ``text`` is an error row. The frame is cheap to
     recompute, so ingest does not copy it unless it is the last stage (see ``IngestStage``). Without an ``id``
-    column, a document's id is ``<file name>:<row index in the file>``, whatever the file splits.
+    column, a document's id is ``<file name>:<row index in the file>``, whatever the file splits. When the files'
+    statistics show no null text, the frame has no reject condition to evaluate (see :func:`parquet_null_texts`).
     """
     from curation.spark_runtime import spark_schema
 
@@ -69,7 +100,8 @@ def read_parquet(spark, inp):
                    else F.lit(inp.source)),
         "url": F.col("url").cast("string") if "url" in cols else F.lit(None),
         "format": F.lit("parquet"),
-        "reason": F.when(F.col("text").isNull(), F.lit("error: null text")),
+        "reason": (F.lit(None) if parquet_null_texts(tuple(files), text_field)[1] == 0 else
+                   F.when(F.col("text").isNull(), F.lit("error: null text"))),
     }
     return df.select(*[exprs.get(name, F.lit(None)).cast(types[name]).alias(name) for name in READ_SCHEMA.names])
 
@@ -121,5 +153,8 @@ class IngestStage(Stage):
             if ctx.last or self.params.materialize:  # kept and rejected: two filters of the cheap frame
                 return StageResult(kept=raw.where(F.col("reason").isNull()).drop("reason"),
                                    rejected=raw.where(F.col("reason").isNotNull()))
-            return StageResult(combined=raw, lazy=True)
+            counts = [parquet_null_texts(tuple(expand_inputs(inp.path)), inp.options.get("text_field", "text"))
+                      for inp in ctx.spec.inputs]
+            known = sum(rows for rows, _ in counts) if all(nulls == 0 for _, nulls in counts) else None
+            return StageResult(combined=raw, lazy=True, known_rows=known)
         return StageResult(combined=raw)

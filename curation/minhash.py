@@ -212,35 +212,49 @@ def _band_keys(data, offsets, ngram, is_word, perm_a, perm_b, bands, rows):
 
 
 @njit(cache=True)
-def _pair_jaccards(data_a, offsets_a, data_b, offsets_b, ngram, is_word):
-    """Exact Jaccard of the shingle sets (as 64-bit hashes) of document pairs (a[i], b[i])."""
-    n = offsets_a.shape[0] - 1
-    out = np.zeros(n, dtype=np.float64)
+def _shingle_sets(data, offsets, ngram, is_word):
+    """Every document's distinct shingle hashes, sorted: (flat uint64 array, offsets into it)."""
+    n = offsets.shape[0] - 1
     longest = 1
+    bound = 0
     for i in range(n):
-        longest = max(longest, offsets_a[i + 1] - offsets_a[i], offsets_b[i + 1] - offsets_b[i])
+        longest = max(longest, offsets[i + 1] - offsets[i])
+        bound += (offsets[i + 1] - offsets[i]) // 2 + 1
     words = np.empty(longest // 2 + 1, dtype=np.uint64)
-    sa = np.empty(longest // 2 + 1, dtype=np.uint64)
-    sb = np.empty(longest // 2 + 1, dtype=np.uint64)
+    scratch = np.empty(longest // 2 + 1, dtype=np.uint64)
+    flat = np.empty(bound, dtype=np.uint64)
+    set_offsets = np.zeros(n + 1, dtype=np.int64)
     for i in range(n):
-        na, _ = _shingle_hashes(data_a, offsets_a[i], offsets_a[i + 1], ngram, is_word, words, sa)
-        nb, _ = _shingle_hashes(data_b, offsets_b[i], offsets_b[i + 1], ngram, is_word, words, sb)
-        if na == 0 and nb == 0:
+        count, _ = _shingle_hashes(data, offsets[i], offsets[i + 1], ngram, is_word, words, scratch)
+        distinct = np.unique(scratch[:count])
+        start = set_offsets[i]
+        flat[start:start + distinct.shape[0]] = distinct
+        set_offsets[i + 1] = start + distinct.shape[0]
+    return flat, set_offsets
+
+
+@njit(cache=True)
+def _set_jaccards(flat, set_offsets, rows_a, rows_b):
+    """Jaccard of the sorted sets ``rows_a[i]`` and ``rows_b[i]`` of (flat, set_offsets); two empty sets: 1."""
+    out = np.zeros(rows_a.shape[0], dtype=np.float64)
+    for i in range(rows_a.shape[0]):
+        x, x_end = set_offsets[rows_a[i]], set_offsets[rows_a[i] + 1]
+        y, y_end = set_offsets[rows_b[i]], set_offsets[rows_b[i] + 1]
+        size = (x_end - x) + (y_end - y)
+        if size == 0:
             out[i] = 1.0
             continue
-        ua = np.unique(sa[:na])
-        ub = np.unique(sb[:nb])
-        x = y = inter = 0
-        while x < ua.shape[0] and y < ub.shape[0]:
-            if ua[x] == ub[y]:
+        inter = 0
+        while x < x_end and y < y_end:
+            if flat[x] == flat[y]:
                 inter += 1
                 x += 1
                 y += 1
-            elif ua[x] < ub[y]:
+            elif flat[x] < flat[y]:
                 x += 1
             else:
                 y += 1
-        out[i] = inter / (ua.shape[0] + ub.shape[0] - inter)
+        out[i] = inter / (size - inter)
     return out
 
 
@@ -265,9 +279,20 @@ def band_keys(texts: pa.Array, ngram: int, num_perm: int, bands: int, rows: int,
 
 def pair_jaccards(texts_a: pa.Array, texts_b: pa.Array, ngram: int, nfkc: bool = True) -> np.ndarray:
     """Exact Jaccard of the normalised word-n-gram sets of ``texts_a[i]`` and ``texts_b[i]``."""
-    data_a, off_a = _utf8_buffers(normalize_texts(texts_a, nfkc))
-    data_b, off_b = _utf8_buffers(normalize_texts(texts_b, nfkc))
-    return _pair_jaccards(data_a, off_a, data_b, off_b, ngram, word_char_table())
+    n = len(texts_a)
+    texts = pa.concat_arrays([a.combine_chunks() if isinstance(a, pa.ChunkedArray) else a
+                              for a in (texts_a.cast(pa.large_string()), texts_b.cast(pa.large_string()))])
+    return row_pair_jaccards(texts, np.arange(n), np.arange(n, 2 * n), ngram, nfkc)
+
+
+def row_pair_jaccards(texts: pa.Array, rows_a: np.ndarray, rows_b: np.ndarray, ngram: int,
+                      nfkc: bool = True) -> np.ndarray:
+    """Exact Jaccard of the word-n-gram sets of ``texts[rows_a[i]]`` and ``texts[rows_b[i]]``: each document's set
+    is built once, however many pairs it is in (only the documents of some pair are read)."""
+    needed = np.unique(np.concatenate([rows_a, rows_b]))
+    data, offsets = _utf8_buffers(normalize_texts(pc.take(texts, pa.array(needed)), nfkc))
+    flat, set_offsets = _shingle_sets(data, offsets, ngram, word_char_table())
+    return _set_jaccards(flat, set_offsets, np.searchsorted(needed, rows_a), np.searchsorted(needed, rows_b))
 
 
 def shingle_hashes(text: str, ngram: int = 5, nfkc: bool = True) -> np.ndarray:
@@ -392,19 +417,50 @@ def bucket_group(keys: np.ndarray, groups: int) -> np.ndarray:
     return ((keys.view(np.uint64) >> np.uint64(32)) % np.uint64(groups)).astype(np.int32)
 
 
+@njit(cache=True)
+def _pack_by_group(keys, n_shingles, exact_keys, handles, groups, with_exact):
+    """The (key, handle) rows of a batch, int64 [n, 2], ordered by bucket group (a counting sort), and the number
+    of rows of each group: the rows of :func:`bucket_rows` in :func:`bucket_group` order."""
+    n_docs, bands = keys.shape
+    counts = np.zeros(groups, np.int64)
+    width = np.uint64(groups)
+    for d in range(n_docs):
+        if n_shingles[d] > 0:
+            for b in range(bands):
+                counts[(keys[d, b] >> np.uint64(32)) % width] += 1
+        if with_exact:
+            counts[(exact_keys[d] >> np.uint64(32)) % width] += 1
+    position = np.zeros(groups, np.int64)
+    for g in range(1, groups):
+        position[g] = position[g - 1] + counts[g - 1]
+    out = np.empty((position[groups - 1] + counts[groups - 1], 2), np.int64)
+    for d in range(n_docs):
+        if n_shingles[d] > 0:
+            for b in range(bands):
+                g = (keys[d, b] >> np.uint64(32)) % width
+                out[position[g], 0] = np.int64(keys[d, b])
+                out[position[g], 1] = handles[d]
+                position[g] += 1
+        if with_exact:
+            g = (exact_keys[d] >> np.uint64(32)) % width
+            out[position[g], 0] = np.int64(exact_keys[d])
+            out[position[g], 1] = handles[d]
+            position[g] += 1
+    return out, counts
+
+
 def packed_bucket_rows(batch: pa.RecordBatch, ngram: int, num_perm: int, bands: int, rows: int, seed: int,
                        nfkc: bool, groups: int, exact: bool = False) -> pa.RecordBatch:
     """:func:`bucket_rows` of a batch packed into one row per non-empty bucket group (``PACKED_SCHEMA``)."""
-    keys, handles = bucket_rows(batch, ngram, num_perm, bands, rows, seed, nfkc, exact)
-    g = bucket_group(keys, groups)
-    order = np.argsort(g, kind="stable")
-    pairs = np.stack([keys[order], handles[order]], axis=1).astype("<i8", copy=False)
-    g = g[order]
-    starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]]) if len(g) else np.zeros(0, np.int64)
-    ends = np.r_[starts[1:], len(g)]
-    payload = [pairs[s:e].tobytes() for s, e in zip(starts, ends)]
-    return pa.RecordBatch.from_arrays([pa.array(g[starts], pa.int32()), pa.array(payload, pa.binary())],
-                                      schema=PACKED_SCHEMA)
+    keys, n_shingles, exact_keys = band_keys(batch.column("text"), ngram, num_perm, bands, rows, seed, nfkc)
+    handles = batch.column("h").to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+    pairs, counts = _pack_by_group(keys, n_shingles, exact_keys, handles, groups, exact)
+    present = np.flatnonzero(counts)
+    offsets = np.zeros(len(present) + 1, np.int32)
+    np.cumsum(counts[present] * 16, out=offsets[1:])  # 16 bytes a row: the little-endian (key, handle)
+    payload = pa.Array.from_buffers(pa.binary(), len(present),
+                                    [None, pa.py_buffer(offsets), pa.py_buffer(pairs.astype("<i8", copy=False))])
+    return pa.RecordBatch.from_arrays([pa.array(present, pa.int32()), payload], schema=PACKED_SCHEMA)
 
 
 def unpack_bucket_rows(batches) -> tuple[np.ndarray, np.ndarray]:
@@ -416,6 +472,32 @@ def unpack_bucket_rows(batches) -> tuple[np.ndarray, np.ndarray]:
     return flat[:, 0].astype(np.int64), flat[:, 1].astype(np.int64)
 
 
+@njit(cache=True)
+def _shared_keys(keys):
+    """Mask of the rows whose key occurs more than once (open addressing over a table of >= 2x the rows)."""
+    n = keys.shape[0]
+    size = 2
+    while size < 2 * n:
+        size <<= 1
+    mask = np.uint64(size - 1)
+    first = np.full(size, -1, np.int64)  # the first row seen with the slot's key
+    shared = np.zeros(n, np.bool_)
+    for i in range(n):
+        key = keys[i]
+        slot = (np.uint64(key) * np.uint64(0x9E3779B97F4A7C15) >> np.uint64(20)) & mask
+        while True:
+            row = first[slot]
+            if row < 0:
+                first[slot] = i
+                break
+            if keys[row] == key:
+                shared[row] = True
+                shared[i] = True
+                break
+            slot = (slot + np.uint64(1)) & mask
+    return shared
+
+
 def pairs_in_buckets(keys: np.ndarray, handles: np.ndarray, max_bucket_pairs: int) -> tuple[np.ndarray, np.ndarray]:
     """Candidate handle pairs (a, b), a < b, from (bucket key, handle) rows holding every row of their buckets.
 
@@ -424,13 +506,8 @@ def pairs_in_buckets(keys: np.ndarray, handles: np.ndarray, max_bucket_pairs: in
     """
     if len(keys) == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    # most keys are one document's alone: sort by key, then sort only the rows of shared keys by (key, handle)
-    order = np.argsort(keys)
-    keys, handles = keys[order], handles[order]
-    shared = np.zeros(len(keys), bool)
-    same = keys[1:] == keys[:-1]
-    shared[1:] |= same
-    shared[:-1] |= same
+    # most keys are one document's alone: find the rows of shared keys (a hash table), sort only those
+    shared = _shared_keys(keys)
     keys, handles = keys[shared], handles[shared]
     if len(keys) == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
@@ -567,15 +644,16 @@ def verified(texts: pa.Array | None, rows_a: np.ndarray, rows_b: np.ndarray, exa
     if texts is None:
         return np.ones(len(rows_a), bool), exact
     same = np.zeros(len(rows_a), bool)
-    if exact.any():
-        folded = fold_words(texts, nfkc)
-        same[exact] = pc.equal(pc.take(folded, pa.array(rows_a[exact])),
-                               pc.take(folded, pa.array(rows_b[exact]))).to_numpy(zero_copy_only=False)
+    if exact.any():  # the normalised texts of the exact candidates' documents, compared
+        a, b = rows_a[exact], rows_b[exact]
+        needed = np.unique(np.concatenate([a, b]))
+        folded = fold_words(pc.take(texts, pa.array(needed)), nfkc)
+        same[exact] = pc.equal(pc.take(folded, pa.array(np.searchsorted(needed, a))),
+                               pc.take(folded, pa.array(np.searchsorted(needed, b)))).to_numpy(zero_copy_only=False)
     near = np.zeros(len(rows_a), bool)
     rest = np.flatnonzero(~same)
     if len(rest):
-        near[rest] = pair_jaccards(pc.take(texts, pa.array(rows_a[rest])), pc.take(texts, pa.array(rows_b[rest])),
-                                   ngram, nfkc) >= threshold
+        near[rest] = row_pair_jaccards(texts, rows_a[rest], rows_b[rest], ngram, nfkc) >= threshold
     return same | near, same
 
 
@@ -625,22 +703,43 @@ class MinHashStage(Stage):
         p: MinHashParams = self.params
         bands, rows = p.band_layout()
         seed = ctx.seed if p.seed is None else p.seed
-        base = df.drop("dup_cluster", "dup_cluster_size", "dup_of")
-        if p.exact and "exact_dup_of" in base.columns:
+        if p.exact and "exact_dup_of" in df.columns:
             ctx.log(f"[{ctx.stage_name}] exact: true recomputes the input's exact_dup_of")
-            base = base.drop("exact_dup_of")
-        searched_if = "exact_dup_of IS NULL" if "exact_dup_of" in base.columns else None
+        base, searched_if = self._base(df)
         searched = base.where(searched_if) if searched_if else base
         decisions, n_pairs = duplicate_decisions(searched, p, bands, rows, seed)
         decisions, seen = checkpoint_observed(decisions, exact=F.count("exact_of"), near=F.count("cluster_dup_of"))
-        out = annotate(base, decisions, int(seen["rows"]), p.broadcast_rows, searched_if, p.exact)
+        n_decisions = int(seen["rows"])
+        out = annotate(base, decisions, n_decisions, p.broadcast_rows, searched_if, p.exact)
+        # the same annotations alone (id and this stage's columns), which the runner may store instead of a copy
+        narrow = annotate(base.select("id", *(["exact_dup_of"] if searched_if else [])), decisions, n_decisions,
+                          p.broadcast_rows, searched_if, p.exact).drop(*(["exact_dup_of"] if searched_if else []))
         ctx.log(f"[{ctx.stage_name}] minhash {p.num_perm} perms, {bands} bands x {rows} rows, "
                 f"{p.ngram}-gram shingles, threshold {p.threshold}, verify={p.verify}, exact={p.exact}")
         stats = {"bands": bands, "rows": rows, "num_perm": p.num_perm, "candidate_pairs": n_pairs,
                  "near_duplicates": int(seen["near"])}
         if p.exact:
             stats["exact_duplicates"] = int(seen["exact"])
-        return StageResult(kept=out, extra_stats=stats)
+        return StageResult(kept=out, annotations=narrow, lazy_rows=p.broadcast_rows, extra_stats=stats)
+
+    def _base(self, df):
+        """(the input without the columns this stage writes, the SQL condition of the rows it searches or None)."""
+        base = df.drop("dup_cluster", "dup_cluster_size", "dup_of", *(["exact_dup_of"] if self.params.exact else []))
+        return base, ("exact_dup_of IS NULL" if "exact_dup_of" in base.columns else None)
+
+    def annotated(self, df, annotations, ctx: StageContext):
+        """The input with the stored annotations: only the rows of documents that have a duplicate are joined (a
+        broadcast of a few rows per hundred documents), the others' annotations follow from their ids."""
+        p: MinHashParams = self.params
+        base, searched_if = self._base(df)
+        hit = F.col("dup_cluster_size") > 1
+        if p.exact:
+            hit = hit | F.col("exact_dup_of").isNotNull()
+        decisions = annotations.where(hit).select(
+            "id", (F.col("exact_dup_of") if p.exact else F.lit(None).cast("string")).alias("exact_of"),
+            F.col("dup_cluster").alias("cluster"), F.col("dup_cluster_size").alias("cluster_size"),
+            F.col("dup_of").alias("cluster_dup_of"))
+        return annotate(base, decisions, 0, p.broadcast_rows, searched_if, p.exact)
 
 
 def annotate(base, decisions, n_decisions: int, broadcast_rows: int, searched_if: str | None, exact: bool):
@@ -664,8 +763,9 @@ def annotate(base, decisions, n_decisions: int, broadcast_rows: int, searched_if
 
 
 def candidate_pairs(docs, p: MinHashParams, bands: int, rows: int, seed: int):
-    """(DataFrame (ha, hb, exact) of the distinct handle pairs that share an LSH bucket, ``exact`` when they share
-    the exact key, checkpointed; its number of rows)."""
+    """(DataFrame (ha, hb, exact) of the handle pairs that share an LSH bucket, ``exact`` when they share the exact
+    key, distinct within each bucket partition (a pair of documents sharing buckets in several partitions repeats),
+    checkpointed; its number of rows)."""
     from curation.spark_runtime import checkpoint_counted, map_batches, map_partitions
 
     ngram, num_perm, nfkc, cap, exact = p.ngram, p.num_perm, p.nfkc, p.max_bucket_pairs, p.exact
@@ -676,43 +776,54 @@ def candidate_pairs(docs, p: MinHashParams, bands: int, rows: int, seed: int):
                           PACKED_SCHEMA)
     # one shuffle by bucket group, then each partition finds its buckets with one sort
     by_key = buckets.repartition(partitions, "g")
-    pairs = map_partitions(by_key, lambda batches: bucket_pairs(batches, cap), HANDLE_PAIR_SCHEMA)
-    if exact:  # a pair found by both kinds of key is an exact candidate
-        pairs = pairs.groupBy("ha", "hb").agg(F.max("exact").alias("exact"))
-    else:
-        pairs = pairs.distinct()
-    return checkpoint_counted(pairs)
+    return checkpoint_counted(map_partitions(by_key, lambda batches: bucket_pairs(batches, cap), HANDLE_PAIR_SCHEMA))
+
+
+def distinct_pairs(pairs: pa.Table) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(ha, hb, exact) of the distinct handle pairs of ``pairs``; a pair found by both kinds of key is exact."""
+    abk = np.stack([pairs.column(c).to_numpy(zero_copy_only=False).astype(np.int64) for c in ("ha", "hb", "exact")],
+                   axis=1)
+    abk = np.unique(abk, axis=0)  # sorted by (ha, hb, exact): the last row of each pair has its largest flag
+    last = np.r_[(abk[1:, 0] != abk[:-1, 0]) | (abk[1:, 1] != abk[:-1, 1]), True]
+    return abk[last, 0], abk[last, 1], abk[last, 2] == 1
 
 
 def duplicate_decisions(docs, p: MinHashParams, bands: int, rows: int, seed: int):
-    """(DataFrame of ``DECISION_SCHEMA`` rows for ``docs``, number of candidate pairs)."""
+    """(DataFrame of ``DECISION_SCHEMA`` rows for ``docs``, number of distinct candidate pairs)."""
     from curation.connected_components import keep_order
-    from curation.spark_runtime import checkpoint_observed
+    from curation.spark_runtime import checkpoint_counted, checkpoint_observed
 
-    handle_pairs, n_pairs = candidate_pairs(docs, p, bands, rows, seed)
-    empty = docs.sparkSession.createDataFrame([], spark_schema_of(DECISION_SCHEMA))
-    if n_pairs == 0:
-        return empty, 0
-    members = handle_pairs.select(F.col("ha").alias("h")).union(handle_pairs.select(F.col("hb").alias("h")))
-    members = members.distinct()
-    if 2 * n_pairs <= p.broadcast_rows:
-        members = F.broadcast(members)
+    spark = docs.sparkSession
+    keep_order(docs.columns, p.keep)  # an unknown keep column fails here, before any work
+    handle_pairs, n_found = candidate_pairs(docs, p, bands, rows, seed)
+    if n_found == 0:
+        return spark.createDataFrame([], spark_schema_of(DECISION_SCHEMA)), 0
+    local = n_found <= p.local_max_edges
+    if local:  # few: made distinct on the driver, the candidates' handles broadcast from there
+        ha, hb, ex = distinct_pairs(handle_pairs.toArrow())
+        n_pairs = len(ha)
+        members = F.broadcast(spark.createDataFrame(pa.table({"h": np.unique(np.concatenate([ha, hb]))})))
+    else:
+        handle_pairs, n_pairs = checkpoint_counted(handle_pairs.groupBy("ha", "hb").agg(F.max("exact").alias("exact")))
+        members = handle_pairs.select(F.col("ha").alias("h")).union(handle_pairs.select(F.col("hb").alias("h")))
+        members = members.distinct()
+        if 2 * n_pairs <= p.broadcast_rows:
+            members = F.broadcast(members)
     # the candidates, read once: handle, id, what the keep order needs and, to verify, the text
     keep_columns = [c for c in dict.fromkeys(item.split()[0] for item in p.keep)
                     if c in docs.columns and c not in ("id", "text")]
-    keep_order(docs.columns, p.keep)  # an unknown keep column fails here, before any work
     columns = [F.col("id"), F.length("text").alias("length"), *map(F.col, keep_columns),
                *([F.col("text")] if p.verify else [])]
     found, seen = checkpoint_observed(docs.select(F.xxhash64("id").alias("h"), *columns).join(members, "h", "left_semi"),
                                       chars=F.sum(F.length("text")) if p.verify else F.lit(0))
-    if n_pairs <= p.local_max_edges and (seen["chars"] or 0) <= p.local_max_chars:
-        # few candidates: verify every pair and decide in one task (no joins, no shuffle of texts)
-        pairs = handle_pairs.toArrow()
-        ha, hb, ex = (pairs.column(c).to_numpy(zero_copy_only=False) for c in ("ha", "hb", "exact"))
+    if local and (seen["chars"] or 0) <= p.local_max_chars:
+        # verify every pair and decide in one task (no joins, no shuffle of texts)
         verify, ngram, nfkc, threshold, keep = p.verify, p.ngram, p.nfkc, p.threshold, list(p.keep)
         return found.coalesce(1).mapInArrow(
             lambda batches: decide_in_one_task(batches, ha, hb, ex, verify, ngram, nfkc, threshold, keep),
             spark_schema_of(DECISION_SCHEMA)), n_pairs
+    if local:
+        handle_pairs = spark.createDataFrame(pa.table({"ha": ha, "hb": hb, "exact": ex}))
     return distributed_decisions(found, handle_pairs, p), n_pairs
 
 

@@ -25,14 +25,16 @@ REPO = Path(__file__).resolve().parents[1]
 
 def numba_kernels(quiet: bool = False) -> None:
     """Call every numba kernel once on a tiny input: compiles it into the cache, or loads it from there."""
+    import numpy as np
     import pyarrow as pa
 
     from curation.heuristic_text import WordNgrams
-    from curation.minhash import band_keys, fold_words, pair_jaccards
+    from curation.minhash import bucket_pairs, fold_words, packed_bucket_rows, pair_jaccards
 
     start = time.process_time()
     texts = pa.array(["one two three four five six", "seven eight nine", None])
-    band_keys(texts, 5, 112, 18, 6, 0)
+    batch = pa.RecordBatch.from_arrays([pa.array(np.arange(3, dtype=np.int64)), texts], names=["h", "text"])
+    list(bucket_pairs([packed_bucket_rows(batch, 5, 112, 18, 6, 0, True, 4, True)], 200))
     pair_jaccards(texts, texts, 5)
     fold_words(texts)
     ngrams = WordNgrams("a b a b c".split())

@@ -50,13 +50,20 @@ def read_parquet(spark, path: str, schema=None):
     return reader.parquet(path)
 
 
-def _write_counted(df, path: str) -> int:
-    """Write ``df`` (see :func:`write_parquet`) and return its number of rows, counted while writing."""
+def _write_counted(df, path: str, reasons: list[str] | None = None):
+    """Write ``df`` (see :func:`write_parquet`) and return its number of rows, counted while writing; with
+    ``reasons``, (rows, {reason: rows with it}) for those reasons, counted the same way."""
+    from pyspark.sql import functions as F
+
     from curation.spark_runtime import observed
 
-    watched, values = observed(df)
+    metrics = {f"reason{i}": F.count_if(F.col("reason") == r) for i, r in enumerate(reasons or [])}
+    watched, values = observed(df, **metrics)
     write_parquet(watched, path)
-    return int(values()["rows"])
+    counts = values()
+    if reasons is None:
+        return int(counts["rows"])
+    return int(counts["rows"]), {r: int(counts[f"reason{i}"]) for i, r in enumerate(reasons)}
 
 
 class ReconciliationError(RuntimeError):
@@ -172,8 +179,13 @@ class Runner:
                          f"rejected {old['rejected']:,}")
                 outcome = StageOutcome(s.name, s.type, old, resumed=True)
                 # a lazy stage's documents are planned again (cheap by definition), not read from its folder
-                frame = self._lazy_kept(stage.apply(None if stage.is_source else self._input(upstream), ctx)) \
-                    if old.get("lazy") else None
+                if old.get("lazy") == "annotations":
+                    frame = self._annotated(stage, ctx, self._input(upstream), s.name, old["annotation_schema"],
+                                            old["schema"])
+                elif old.get("lazy"):
+                    frame = self._lazy_kept(stage.apply(None if stage.is_source else self._input(upstream), ctx))
+                else:
+                    frame = None
             else:
                 if old is not None and not self.force and old.get("fingerprint") != fp:
                     self.log(f"[{s.name}] parameters or inputs changed since the last run: recomputing")
@@ -194,6 +206,15 @@ class Runner:
         if upstream.frame is not None:
             return upstream.frame
         return read_parquet(self.spark, self.stage_dir(upstream.name), upstream.schema)
+
+    def _annotated(self, stage, ctx: StageContext, df, name: str, annotation_schema, kept_schema):
+        """The documents of an annotation-only stage stored lazily: its input and its committed annotation table,
+        put together by the stage (:meth:`curation.stage.Stage.annotated`), columns in the kept order."""
+        from pyspark.sql.types import StructType
+
+        annotations = read_parquet(self.spark, self.stage_dir(name), annotation_schema)
+        names = (StructType.fromJson(json.loads(kept_schema)) if isinstance(kept_schema, str) else kept_schema).names
+        return stage.annotated(df, annotations, ctx).select(*names)
 
     @staticmethod
     def _lazy_kept(res: StageResult):
@@ -219,15 +240,27 @@ class Runner:
         try:
             with ProgressReporter(self.spark, name, every=self.progress_every, printer=self.log):
                 res: StageResult = stage.apply(df_in, ctx)
-                rej_w, reasons, n_rejected_rows = None, {}, 0
-                if res.lazy and res.combined is not None and not ctx.last:
-                    # only the rejected rows are written; every row is counted on the way
-                    watched, values = observed(res.combined)
-                    rej_df = watched.where(F.col("reason").isNotNull()).withColumn("stage", F.lit(name))
-                    n_rejected_rows = _write_counted(rej_df, rej_tmp)
+                rej_w, reasons, n_rejected_rows, known_reasons = None, {}, 0, {}
+                annotation_schema = None
+                if (res.annotations is not None and res.rejected is None and not ctx.last
+                        and upstream is not None and upstream.kept <= res.lazy_rows):
+                    # only the annotation table is written; the documents stay where the input has them
+                    self._check_columns(res.kept, name)
+                    rej_df = None
+                    n_kept = _write_counted(res.annotations, kept_tmp)
+                    annotation_schema = res.annotations.schema
+                    kept_schema = res.kept.schema
+                    frame = res.kept  # until the commit; then the plan over the committed annotations
+                elif res.lazy and res.combined is not None and not ctx.last:
                     frame = self._lazy_kept(res)
                     self._check_columns(frame, name)
-                    n_kept = int(values()["rows"]) - n_rejected_rows
+                    if res.known_rows is not None:  # counted already, nothing rejected: nothing to write
+                        rej_df, n_kept = None, res.known_rows
+                    else:  # only the rejected rows are written; every row is counted on the way
+                        watched, values = observed(res.combined)
+                        rej_df = watched.where(F.col("reason").isNotNull()).withColumn("stage", F.lit(name))
+                        n_rejected_rows = _write_counted(rej_df, rej_tmp)
+                        n_kept = int(values()["rows"]) - n_rejected_rows
                     self.fs.mkdirs(kept_tmp)
                     self.fs.write_text(f"{kept_tmp}/_SUCCESS", "")
                     kept_schema = frame.schema
@@ -239,10 +272,12 @@ class Runner:
                     kept_schema = kept_df.schema
                     if rej_df is not None:
                         rej_df = rej_df.withColumn("stage", F.lit(name))
-                        n_rejected_rows = _write_counted(rej_df, rej_tmp)
+                        n_rejected_rows, known_reasons = _write_counted(rej_df, rej_tmp, res.reasons or [])
                 if rej_df is not None:
                     rej_w = read_parquet(self.spark, rej_tmp, rej_df.schema)
-                    if n_rejected_rows:
+                    if n_rejected_rows and sum(known_reasons.values()) == n_rejected_rows:
+                        reasons = {r: n for r, n in known_reasons.items() if n}
+                    elif n_rejected_rows:
                         reasons = {r["reason"]: r["count"] for r in rej_w.groupBy("reason").count().collect()}
                 kept_w = frame if frame is not None else read_parquet(self.spark, kept_tmp, kept_schema)
                 n_rej = sum(reasons.values())
@@ -267,7 +302,8 @@ class Runner:
             "reasons": _top_reasons(reasons),
             "seconds": seconds, **({"extra": extra} if extra else {}),
             # lazy: the kept documents are not in the folder; later stages plan them from the stage's inputs again
-            **({"lazy": True} if frame is not None else {}),
+            **({"lazy": "annotations", "annotation_schema": annotation_schema.json()} if annotation_schema
+               else {"lazy": True} if frame is not None else {}),
             "schema": kept_schema.json(),  # of the kept documents: the next stage reads them without inferring it
         }
         self._stable_part_names(kept_tmp)
@@ -280,6 +316,8 @@ class Runner:
             self.fs.rename(rej_tmp, self.rejected_dir(name))
         self.fs.rename(kept_tmp, self.stage_dir(name))
         self.fs.delete(tmp)
+        if annotation_schema is not None:
+            frame = self._annotated(stage, ctx, df_in, name, annotation_schema, kept_schema)
         self.log(f"[{name}] in {n_in:,}  kept {n_kept:,}  rejected {n_rej:,}  ({seconds:.1f} s)")
         return stats, frame
 

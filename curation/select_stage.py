@@ -32,7 +32,7 @@ class SelectStage(Stage):
         marked = df.withColumn("reason", reason)
         kept = marked.where(F.col("reason").isNull()).drop("reason")
         rejected = marked.where(F.col("reason").isNotNull())
-        return StageResult(kept=kept, rejected=rejected)
+        return StageResult(kept=kept, rejected=rejected, reasons=[rule.reason for rule in self.params.rules])
 
 
 class SampleParams(StageParams):
@@ -51,4 +51,5 @@ class SampleStage(Stage):
         bucket = F.pmod(F.xxhash64(F.lit(ctx.seed), F.col("id")), F.lit(1_000_000))
         keep = bucket < F.lit(int(round(self.params.fraction * 1_000_000)))
         marked = df.withColumn("reason", F.when(keep, F.lit(None)).otherwise(F.lit("sample: not drawn")))
-        return StageResult(kept=marked.where(keep).drop("reason"), rejected=marked.where(~keep))
+        return StageResult(kept=marked.where(keep).drop("reason"), rejected=marked.where(~keep),
+                           reasons=["sample: not drawn"])

@@ -44,6 +44,14 @@ class StageResult:
     ``lazy`` (with ``combined``): the documents are cheap to plan again from the stage's inputs (no parsing, no
     Python pass), so unless the stage is the spec's last, the runner writes only the rejected rows, counts every row
     on the way, and later stages read the plan instead of a copy (``stats.json`` says ``"lazy": true``).
+    ``known_rows`` (with ``lazy``): the number of rows of ``combined``, known without a job, none of them rejected
+    (e.g. from Parquet footers); the runner then writes nothing at all.
+    ``annotations`` (for a stage that only adds columns and rejects nothing): ``id`` and the added columns, one row
+    per input document. Unless the stage is the spec's last or its input has more than ``lazy_rows`` documents, the
+    runner stores this narrow table as the stage's output instead of a copy of the documents, and later stages read
+    the input put together with it by :meth:`Stage.annotated` (``stats.json`` says ``"lazy": "annotations"``).
+    ``reasons``: every reason the rejected rows can carry, when the stage knows them in advance (select rules); the
+    runner then counts them while writing instead of in a job of their own.
     """
 
     kept: Any = None
@@ -52,6 +60,10 @@ class StageResult:
     after_write: Callable[[Any, Any, str], dict] | None = None
     extra_stats: dict = field(default_factory=dict)
     lazy: bool = False
+    known_rows: int | None = None
+    annotations: Any = None
+    lazy_rows: int = 0
+    reasons: list[str] | None = None
 
 
 class Stage:
@@ -67,6 +79,15 @@ class Stage:
 
     def apply(self, df, ctx: StageContext) -> StageResult:  # pragma: no cover - interface
         raise NotImplementedError
+
+    def annotated(self, df, annotations, ctx: StageContext):
+        """The kept documents of this annotation-only stage from its input ``df`` and its stored ``annotations``
+        (``id`` and the added columns, one row per document; see ``StageResult.annotations``): a broadcast join,
+        cheap as long as the table is small. A stage may build it more cheaply from what it knows of its columns."""
+        from pyspark.sql import functions as F
+
+        added = [c for c in annotations.columns if c != "id"]
+        return df.drop(*added).join(F.broadcast(annotations), "id")
 
     def fingerprint_extra(self, ctx: StageContext) -> str:
         """Anything beyond the parameters that decides this stage's output (e.g. input file sizes)."""

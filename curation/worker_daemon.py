@@ -20,7 +20,7 @@ import importlib
 import sys
 
 PRELOAD = (
-    "numpy", "pyarrow", "pyarrow.compute", "pandas", "pyspark.worker",
+    "numpy", "pyarrow", "pyarrow.compute", "pandas", "pyspark.worker", "scipy.sparse.csgraph",
     "curation.ingest", "curation.file_source", "curation.langid", "curation.url_dedup", "curation.exact_dedup",
     "curation.minhash", "curation.connected_components", "curation.heuristic_filter", "curation.tokenize_stage",
     "curation.shard_writer", "classifiers.scoring_stage",

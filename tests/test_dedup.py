@@ -179,3 +179,51 @@ def test_one_stage_exact_groups_with_many_copies_and_empty_texts(spark):
         assert kept_empty["exact_dup_of"] is None
         assert {rows[f"empty{i}"]["exact_dup_of"] for i in (0, 1, 3)} == {"empty2"}
         assert all(rows[d["id"]]["exact_dup_of"] is None for d in docs[1:])
+
+
+def test_pipeline_stores_annotations_only_and_later_stages_see_the_same_documents(spark, planted, tmp_path):
+    """dedup.yaml's shape on Parquet input: ingest is lazy (no copy), minhash stores id + its columns only, select
+    reads the input joined with them. Forcing copies (materialize, broadcast_rows 0) gives identical results, and a
+    rerun with a changed select re-plans the lazy stages instead of recomputing them."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from curation.runner import Runner
+    from curation.spec import load_spec
+
+    docs = planted[0]
+    pq.write_table(pa.table({"id": [d["id"] for d in docs], "text": [d["text"] for d in docs]}),
+                   tmp_path / "in.parquet", row_group_size=50)
+    spec = (f"out: {{out}}\ninputs:\n  - {{{{format: parquet, path: {tmp_path / 'in.parquet'}}}}}\nstages:\n"
+            "  ingest: {{materialize: {copy}}}\n  minhash: {{exact: true, broadcast_rows: {rows}}}\n"
+            "  select:\n    rules:\n      - {{keep_if: \"exact_dup_of IS NULL\", reason: exact_duplicate}}\n"
+            "      - {{keep_if: \"{near}\", reason: near_duplicate}}\n")
+
+    def run(name, copy, rows, near="dup_of IS NULL"):
+        path = tmp_path / f"{name}.yaml"
+        path.write_text(spec.format(out=tmp_path / name, copy=str(copy).lower(), rows=rows, near=near))
+        result = Runner(load_spec(path), spark, log=lambda m: None).run()
+        read = lambda d: pq.read_table(sorted((tmp_path / name / d).glob("*.parquet"))).sort_by("id")  # noqa: E731
+        return result, read
+
+    lazy, read_lazy = run("lazy", False, 2_000_000)
+    stats = {o.name: o.stats for o in lazy.outcomes}
+    assert stats["ingest"].get("lazy") is True and stats["minhash"].get("lazy") == "annotations"
+    assert not list((tmp_path / "lazy" / "ingest").glob("*.parquet"))
+    assert read_lazy("minhash").column_names == ["id", "exact_dup_of", "dup_cluster", "dup_cluster_size", "dup_of"]
+    copied, read_copied = run("copied", True, 0)
+    assert not any(o.stats.get("lazy") for o in copied.outcomes)
+    full = read_copied("minhash")
+    assert read_lazy("minhash").equals(full.select(read_lazy("minhash").column_names))
+    assert full.drop_columns(["source", "url", "format", "lang", "lang_score", "meta"]).equals(
+        run_fused(spark, docs, partitions=2))  # the stage run on its own gives the same annotations
+    for folder in ("select", "rejected/select"):  # the same rows and values (a lazy frame's literal columns are
+        # written as non-nullable, read-back copies as nullable: values are compared, not that flag)
+        assert read_lazy(folder).to_pylist() == read_copied(folder).to_pylist(), folder
+    assert lazy.ledger["documents_kept"] == copied.ledger["documents_kept"] < len(docs) - 20
+    # a looser near-duplicate rule: ingest and minhash are reused (re-planned), select recomputed
+    again, read_again = run("lazy", False, 2_000_000, near="dup_of IS NULL OR dup_cluster_size >= 2")
+    assert [o.resumed for o in again.outcomes] == [True, True, False]
+    looser = read_again("select").to_pylist()
+    assert len(looser) > lazy.ledger["documents_kept"]
+    assert len(looser) == len(docs) - read_lazy("minhash").column("exact_dup_of").drop_null().length()
