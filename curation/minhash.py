@@ -707,7 +707,7 @@ class MinHashStage(Stage):
             ctx.log(f"[{ctx.stage_name}] exact: true recomputes the input's exact_dup_of")
         base, searched_if = self._base(df)
         searched = base.where(searched_if) if searched_if else base
-        decisions, n_pairs = duplicate_decisions(searched, p, bands, rows, seed)
+        decisions, n_pairs, decided = duplicate_decisions(searched, p, bands, rows, seed)
         decisions, seen = checkpoint_observed(decisions, exact=F.count("exact_of"), near=F.count("cluster_dup_of"))
         n_decisions = int(seen["rows"])
         out = annotate(base, decisions, n_decisions, p.broadcast_rows, searched_if, p.exact)
@@ -717,7 +717,7 @@ class MinHashStage(Stage):
         ctx.log(f"[{ctx.stage_name}] minhash {p.num_perm} perms, {bands} bands x {rows} rows, "
                 f"{p.ngram}-gram shingles, threshold {p.threshold}, verify={p.verify}, exact={p.exact}")
         stats = {"bands": bands, "rows": rows, "num_perm": p.num_perm, "candidate_pairs": n_pairs,
-                 "near_duplicates": int(seen["near"])}
+                 "decided": decided, "near_duplicates": int(seen["near"])}
         if p.exact:
             stats["exact_duplicates"] = int(seen["exact"])
         return StageResult(kept=out, annotations=narrow, lazy_rows=p.broadcast_rows, extra_stats=stats)
@@ -765,18 +765,20 @@ def annotate(base, decisions, n_decisions: int, broadcast_rows: int, searched_if
 def candidate_pairs(docs, p: MinHashParams, bands: int, rows: int, seed: int):
     """(DataFrame (ha, hb, exact) of the handle pairs that share an LSH bucket, ``exact`` when they share the exact
     key, distinct within each bucket partition (a pair of documents sharing buckets in several partitions repeats),
-    checkpointed; its number of rows)."""
-    from curation.spark_runtime import checkpoint_counted, map_batches, map_partitions
+    checkpointed; its number of rows; the length in bytes of the longest text)."""
+    from curation.spark_runtime import checkpoint_counted, map_batches, map_partitions, observed
 
     ngram, num_perm, nfkc, cap, exact = p.ngram, p.num_perm, p.nfkc, p.max_bucket_pairs, p.exact
     partitions = int(docs.sparkSession.conf.get("spark.sql.shuffle.partitions"))
     groups = 8 * partitions
-    buckets = map_batches(docs.select(F.xxhash64("id").alias("h"), "text"),
+    texts, longest = observed(docs.select(F.xxhash64("id").alias("h"), "text"), bytes=F.max(F.octet_length("text")))
+    buckets = map_batches(texts,
                           lambda b: packed_bucket_rows(b, ngram, num_perm, bands, rows, seed, nfkc, groups, exact),
                           PACKED_SCHEMA)
     # one shuffle by bucket group, then each partition finds its buckets with one sort
     by_key = buckets.repartition(partitions, "g")
-    return checkpoint_counted(map_partitions(by_key, lambda batches: bucket_pairs(batches, cap), HANDLE_PAIR_SCHEMA))
+    pairs, n = checkpoint_counted(map_partitions(by_key, lambda batches: bucket_pairs(batches, cap), HANDLE_PAIR_SCHEMA))
+    return pairs, n, int(longest()["bytes"] or 0)
 
 
 def distinct_pairs(pairs: pa.Table) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -789,20 +791,22 @@ def distinct_pairs(pairs: pa.Table) -> tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
 def duplicate_decisions(docs, p: MinHashParams, bands: int, rows: int, seed: int):
-    """(DataFrame of ``DECISION_SCHEMA`` rows for ``docs``, number of distinct candidate pairs)."""
+    """(DataFrame of ``DECISION_SCHEMA`` rows for ``docs``, number of distinct candidate pairs, where the pairs were
+    verified and decided: in one task, or distributed)."""
     from curation.connected_components import keep_order
     from curation.spark_runtime import checkpoint_counted, checkpoint_observed
 
     spark = docs.sparkSession
     keep_order(docs.columns, p.keep)  # an unknown keep column fails here, before any work
-    handle_pairs, n_found = candidate_pairs(docs, p, bands, rows, seed)
+    handle_pairs, n_found, longest = candidate_pairs(docs, p, bands, rows, seed)
     if n_found == 0:
-        return spark.createDataFrame([], spark_schema_of(DECISION_SCHEMA)), 0
+        return spark.createDataFrame([], spark_schema_of(DECISION_SCHEMA)), 0, "no candidates"
     local = n_found <= p.local_max_edges
     if local:  # few: made distinct on the driver, the candidates' handles broadcast from there
         ha, hb, ex = distinct_pairs(handle_pairs.toArrow())
         n_pairs = len(ha)
-        members = F.broadcast(spark.createDataFrame(pa.table({"h": np.unique(np.concatenate([ha, hb]))})))
+        member_handles = np.unique(np.concatenate([ha, hb]))
+        members = F.broadcast(spark.createDataFrame(pa.table({"h": member_handles})))
     else:
         handle_pairs, n_pairs = checkpoint_counted(handle_pairs.groupBy("ha", "hb").agg(F.max("exact").alias("exact")))
         members = handle_pairs.select(F.col("ha").alias("h")).union(handle_pairs.select(F.col("hb").alias("h")))
@@ -814,17 +818,23 @@ def duplicate_decisions(docs, p: MinHashParams, bands: int, rows: int, seed: int
                     if c in docs.columns and c not in ("id", "text")]
     columns = [F.col("id"), F.length("text").alias("length"), *map(F.col, keep_columns),
                *([F.col("text")] if p.verify else [])]
-    found, seen = checkpoint_observed(docs.select(F.xxhash64("id").alias("h"), *columns).join(members, "h", "left_semi"),
-                                      chars=F.sum(F.length("text")) if p.verify else F.lit(0))
-    if local and (seen["chars"] or 0) <= p.local_max_chars:
-        # verify every pair and decide in one task (no joins, no shuffle of texts)
+    found = docs.select(F.xxhash64("id").alias("h"), *columns).join(members, "h", "left_semi")
+
+    def in_one_task(candidates):  # verify every pair and decide in one task (no joins, no shuffle of texts)
         verify, ngram, nfkc, threshold, keep = p.verify, p.ngram, p.nfkc, p.threshold, list(p.keep)
-        return found.coalesce(1).mapInArrow(
+        return candidates.mapInArrow(
             lambda batches: decide_in_one_task(batches, ha, hb, ex, verify, ngram, nfkc, threshold, keep),
-            spark_schema_of(DECISION_SCHEMA)), n_pairs
+            spark_schema_of(DECISION_SCHEMA))
+
+    if local and (not p.verify or len(member_handles) * longest <= p.local_max_chars):
+        # the candidates' text is bounded (members x longest text) without measuring it
+        return in_one_task(found.repartition(1)), n_pairs, "one task"
+    found, seen = checkpoint_observed(found, chars=F.sum(F.length("text")) if p.verify else F.lit(0))
+    if local and (seen["chars"] or 0) <= p.local_max_chars:
+        return in_one_task(found.coalesce(1)), n_pairs, "one task (text measured)"
     if local:
         handle_pairs = spark.createDataFrame(pa.table({"ha": ha, "hb": hb, "exact": ex}))
-    return distributed_decisions(found, handle_pairs, p), n_pairs
+    return distributed_decisions(found, handle_pairs, p), n_pairs, "distributed"
 
 
 def distributed_decisions(found, handle_pairs, p: MinHashParams):

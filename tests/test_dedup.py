@@ -36,12 +36,13 @@ def run_dedup(spark, docs, partitions: int, **minhash_params):
     return out.select(*ANNOTATED).toArrow().sort_by("id")
 
 
-def run_fused(spark, docs, partitions: int, **minhash_params):
+def run_fused(spark, docs, partitions: int, with_stats: bool = False, **minhash_params):
     """Exact and near duplicates in one MinHash stage (``exact: true``)."""
     df = spark.createDataFrame([(d["id"], d["text"], None) for d in docs], "id string, text string, url string")
     ctx = StageContext(spark=spark, out="unused", stage_name="dedup", seed=0)
-    out = MinHashStage(MinHashParams(exact=True, **minhash_params)).apply(df.repartition(partitions), ctx).kept
-    return out.select(*[c for c in ANNOTATED if c != "text_hash"]).toArrow().sort_by("id")
+    result = MinHashStage(MinHashParams(exact=True, **minhash_params)).apply(df.repartition(partitions), ctx)
+    table = result.kept.select(*[c for c in ANNOTATED if c != "text_hash"]).toArrow().sort_by("id")
+    return (table, result.extra_stats) if with_stats else table
 
 
 @pytest.fixture(scope="module")
@@ -159,7 +160,15 @@ def test_one_stage_results_identical_across_partitions_and_distributed_decisions
         assert run_fused(spark, planted[0], partitions=5).equals(fused)
     finally:
         spark.conf.set("spark.sql.shuffle.partitions", previous)
-    assert run_fused(spark, planted[0], partitions=3, local_max_edges=0).equals(fused)
+    # where the pairs are verified and decided: one task (text bounded, or measured first), or distributed
+    decided = {}
+    for limit in (10**9, 150_000, 0):  # 106 candidates of 137k characters, at most 1,663 bytes each
+        table, stats = run_fused(spark, planted[0], partitions=3, with_stats=True, local_max_chars=limit)
+        decided[stats["decided"]] = table
+    table, stats = run_fused(spark, planted[0], partitions=3, with_stats=True, local_max_edges=0)
+    decided[stats["decided"]] = table
+    assert set(decided) == {"one task", "one task (text measured)", "distributed"}
+    assert all(t.equals(fused) for t in decided.values())
 
 
 def test_one_stage_exact_groups_with_many_copies_and_empty_texts(spark):
