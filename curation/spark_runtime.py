@@ -257,9 +257,14 @@ def observed(df, **metrics):
 
 
 def checkpoint_observed(df, **metrics):
-    """(``df`` checkpointed locally, the dict of its row count ``rows`` and ``metrics``, observed meanwhile)."""
+    """(``df`` checkpointed locally, the dict of its row count ``rows`` and ``metrics``, observed meanwhile).
+
+    The blocks are kept serialized (rows are copied as bytes, not sized object by object as the default
+    deserialized level does)."""
+    from pyspark import StorageLevel
+
     watched, values = observed(df, **metrics)
-    checkpointed = watched.localCheckpoint()
+    checkpointed = watched.localCheckpoint(storageLevel=StorageLevel.MEMORY_AND_DISK)
     return checkpointed, values()
 
 

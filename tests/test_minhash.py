@@ -28,6 +28,16 @@ def test_normalisation_folds_case_punctuation_whitespace_and_compatibility_forms
     assert fold_words(pa.array(["ﬁne"]), nfkc=False).to_pylist() == ["ﬁne"]
 
 
+def test_lowercasing_in_the_kernels_equals_arrows_utf8_lower():
+    import pyarrow.compute as pc
+
+    texts = ["ȺBC İSTANBUL ΣΑΣ ẞtraße", "ǅemal ᾼ Ω Å K", "DŽ ǈ ǋ Ⅷ ① ﬃ", "ΑΣ.ΣΑ Ⱥ_Ⱦ"]
+    lowered = pc.utf8_lower(pc.utf8_normalize(pa.array(texts), "NFKC")).to_pylist()
+    expected = [" ".join(re.sub(r"[\W_]+", " ", t).split()) for t in lowered]
+    assert fold_words(pa.array(texts)).to_pylist() == expected
+    assert fold_words(pa.array(["Ⱥ"])).to_pylist() == ["ⱥ"]  # 2 UTF-8 bytes become 3
+
+
 def test_normalisation_matches_python_regex_definition():
     rng = random.Random(1)
     alphabet = "aZé ß,.;:!?_-\t\n0123456789日本語 \u00a0\u2028Ωω'\"()[]"
