@@ -9,7 +9,10 @@ the timing is contaminated).
 
 "ours" is a fresh process (Spark session start excluded, everything after it included: the JVM's class loading and
 JIT warm-up, Python worker start-up). "ours-warm" is the same pipeline metered after the same process ran it once on
-the 10k set: the steady state of a long job, where those fixed costs are paid once.
+a set of the same size (by default the measured set itself; nothing is cached between runs: every run reads its
+input and writes a new run folder): the steady state of a long job, where those fixed costs are paid once. A warm-up
+on a smaller set leaves loops that only a full-size run makes hot uncompiled (one 10k run: ~0.6 CPU-s more on the
+next 100k run). ``--repeat N`` runs the tools N times in turn and reports each tool's median run, with its range.
 
   .venv/bin/python benchmarks/bench_dedup.py compare --size 100k      # all tools on the ~100k-doc set
   .venv/bin/python benchmarks/bench_dedup.py compare --size 14k --tools ours
@@ -149,7 +152,7 @@ def ours_process(set_dir: Path, work: Path, partitions: int = 2, java_options: s
     spec = load_spec(REPO / "pipelines" / "dedup.yaml",
                      [f"inputs.0.path={set_dir / 'dedup_set.parquet'}", "inputs.0.format=parquet", f"out={work / 'run'}"])
     spark = bench_spark(partitions, java_options)
-    if warmup:  # same pipeline on another set, not metered
+    if warmup:  # the same pipeline on a set (by default the measured one), not metered
         warm_spec = load_spec(REPO / "pipelines" / "dedup.yaml",
                               [f"inputs.0.path={Path(warmup) / 'dedup_set.parquet'}", "inputs.0.format=parquet",
                                f"out={work / 'warmup'}"])
@@ -175,11 +178,11 @@ def ours_process(set_dir: Path, work: Path, partitions: int = 2, java_options: s
                                   clusters, set(removed))
     out = {
         "tool": "curation", "docs": n,
-        "settings": {"pipeline": "pipelines/dedup.yaml (ingest parquet, exact_dedup, minhash, select)",
+        "settings": {"pipeline": "pipelines/dedup.yaml (ingest parquet, minhash with exact, select)",
                      "warmup_set": warmup or None,
                      "spark": "local[2], driver 2g", "shuffle_partitions": partitions, "java_options": java_options,
                      "jvm_class_archive": jvm_archive() is not None,
-                     "minhash": result.outcomes[2].stats.get("extra", {})},
+                     "minhash": next(o.stats.get("extra", {}) for o in result.outcomes if o.name == "minhash")},
         "total": {"wall_s": round(wall, 2), "cpu_s": round(cpu, 2), "docs_per_cpu_s": round(n / cpu, 1),
                   "foreign_cpu_share": round(foreign, 3)},
         "whole_process": {"wall_s": round(wall_whole, 2), "cpu_s": round(cpu_whole, 2),
@@ -228,38 +231,55 @@ def compare(size: str = typer.Option("100k", help=f"set: {', '.join(SETS)}"),
             tools: str = typer.Option("ours,ours-warm,datasketch,textdedup,datatrove", help="comma-separated"),
             partitions: int = typer.Option(2, help="Spark shuffle partitions for ours"),
             reuse: str = typer.Option("", help="comma-separated tools whose last result on this set is reused"),
-            warmup: str = typer.Option("10k", help="set that 'ours-warm' runs first in the same process")):
+            warmup: str = typer.Option("same", help="set that 'ours-warm' runs first in the same process ('same': "
+                                                    "the measured set)"),
+            repeat: int = typer.Option(1, help="run the tools this many times in turn; each tool's median run is "
+                                               "reported")):
     """Every tool on one set, one after the other; prints docs/CPU-s, F1 and our throughput ratios."""
+    import statistics
+
     benchlib, _ = _bench_lib()
+    runs: dict[str, list[dict]] = {tool: [] for tool in tools.split(",")}
+    for i in range(repeat):
+        for tool in runs:
+            work = OUT / f"{tool}_{size}"
+            if tool in reuse.split(",") and (work / "result.json").exists():
+                r = json.loads((work / "result.json").read_text())
+            elif tool == "ours":
+                r = run_ours(size, work, partitions)
+            elif tool == "ours-warm":
+                r = run_ours(size, work, partitions, warmup=size if warmup == "same" else warmup)
+            else:
+                r = run_peer(tool, size, work)
+            runs[tool].append(_row(tool, r))
+            print(f"[{i + 1}/{repeat}]", benchlib.fmt_table(runs[tool][-1:], list(runs[tool][-1])), flush=True)
     rows = []
-    for tool in tools.split(","):
-        work = OUT / f"{tool}_{size}"
-        if tool in reuse.split(",") and (work / "result.json").exists():
-            r = json.loads((work / "result.json").read_text())
-        elif tool == "ours":
-            r = run_ours(size, work, partitions)
-        elif tool == "ours-warm":
-            r = run_ours(size, work, partitions, warmup=warmup)
-        else:
-            r = run_peer(tool, size, work)
-        rows.append(_row(tool, r))
-        print(benchlib.fmt_table(rows[-1:], list(rows[-1])), flush=True)
+    for tool, tool_runs in runs.items():
+        ordered = sorted(tool_runs, key=lambda r: r["cpu_s"])
+        row = dict(ordered[(len(ordered) - 1) // 2])  # the median run (the lower one of an even count)
+        if repeat > 1:
+            row["cpu_s_runs"] = [r["cpu_s"] for r in tool_runs]
+            row["docs_per_cpu_s_range"] = [ordered[-1]["docs_per_cpu_s"], ordered[0]["docs_per_cpu_s"]]
+        rows.append(row)
     for name in ("ours", "ours-warm"):
         ours = next((r for r in rows if r["tool"] == name), None)
         if ours:
             for r in rows:
                 r[f"{name}_speedup".replace("-", "_")] = round(ours["docs_per_cpu_s"] / r["docs_per_cpu_s"], 2)
-    print(benchlib.fmt_table(rows, list(rows[0])))
+    print(benchlib.fmt_table(rows, [k for k in rows[0] if k not in ("cpu_s_runs", "docs_per_cpu_s_range")]))
+    if repeat > 1:
+        for r in rows:
+            print(f"{r['tool']:<11} CPU-s per run: {r['cpu_s_runs']}  (median {statistics.median(r['cpu_s_runs'])})")
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"dedup_compare_{size}.json"
-    path.write_text(json.dumps({"size": size, "machine": benchlib.machine_info(), "rows": rows}, indent=2))
+    path.write_text(json.dumps({"size": size, "repeat": repeat, "warmup": warmup, "machine": benchlib.machine_info(),
+                                "rows": rows}, indent=2))
     print(f"wrote {path}")
 
 
 @app.command("ours-sizes", hidden=True)
-def ours_sizes(sizes: str, out_json: Path, partitions: int = 2, warmup: str = "10k",
-               java_options: str = JAVA_OPTIONS):
-    """One process: the pipeline once on ``warmup`` (not metered), then on each size, metered one after the other."""
+def ours_sizes(sizes: str, out_json: Path, partitions: int = 2, java_options: str = JAVA_OPTIONS):
+    """One process: each size run twice in turn, the second run metered (the warm state of ``compare``)."""
     import shutil
 
     sys.path.insert(0, str(REPO))
@@ -269,16 +289,18 @@ def ours_sizes(sizes: str, out_json: Path, partitions: int = 2, warmup: str = "1
     spark = bench_spark(partitions, java_options)
     work = out_json.parent / "ours-sizes"
     rows = []
-    for i, size in enumerate([warmup, *sizes.split(",")]):
-        shutil.rmtree(work, ignore_errors=True)
-        spec = load_spec(REPO / "pipelines" / "dedup.yaml",
-                         [f"inputs.0.path={ensure_set(size) / 'dedup_set.parquet'}", "inputs.0.format=parquet",
-                          f"out={work}"])
-        cpu0, t0 = tree_cpu_seconds(), time.perf_counter()
-        result = Runner(spec, spark, log=lambda m: None, progress_every=3600).run()
-        if i:
-            rows.append({"size": size, "docs": result.outcomes[0].stats["in"],
-                         "wall_s": round(time.perf_counter() - t0, 2), "cpu_s": round(tree_cpu_seconds() - cpu0, 2)})
+    for size in sizes.split(","):
+        for metered in (False, True):
+            shutil.rmtree(work, ignore_errors=True)
+            spec = load_spec(REPO / "pipelines" / "dedup.yaml",
+                             [f"inputs.0.path={ensure_set(size) / 'dedup_set.parquet'}", "inputs.0.format=parquet",
+                              f"out={work}"])
+            cpu0, t0 = tree_cpu_seconds(), time.perf_counter()
+            result = Runner(spec, spark, log=lambda m: None, progress_every=3600).run()
+            if metered:
+                rows.append({"size": size, "docs": result.outcomes[0].stats["in"],
+                             "wall_s": round(time.perf_counter() - t0, 2),
+                             "cpu_s": round(tree_cpu_seconds() - cpu0, 2)})
     spark.stop()
     out_json.write_text(json.dumps(rows, indent=2))
 
@@ -295,8 +317,8 @@ def _marginal(rows: list[dict]) -> None:
 @app.command()
 def scaling(sizes: str = typer.Option("1k,10k,100k"), partitions: int = typer.Option(2),
             peer: str = typer.Option("datasketch", help="peer run at the same sizes ('' for none)")):
-    """Cost at sizes 10x apart: ours in a fresh process per size, ours warm (one process, sizes one after the other),
-    and the peer. ``marginal_docs_per_cpu_s`` (documents per extra CPU-second, smallest to largest size) is the
+    """Cost at sizes 10x apart: ours in a fresh process per size, ours warm (one process, each size run twice, the
+    second metered), and the peer. ``marginal_docs_per_cpu_s`` (documents per extra CPU-second, smallest to largest size) is the
     throughput once fixed costs are paid, the figure that carries to larger inputs; our ratios to the peer are
     printed for both."""
     benchlib, _ = _bench_lib()

@@ -10,6 +10,18 @@ app = typer.Typer(help="Deduplication tools: evaluation against exact-Jaccard tr
                   no_args_is_help=True)
 
 
+def annotated_documents(stage_dir: Path, columns: list[str]):
+    """``columns`` of the documents of a run's stage folder that holds annotations only (a lazy stage), planned
+    with Spark from the run's ``spec.yaml``."""
+    from curation.runner import Runner
+    from curation.spark_runtime import get_spark
+    from curation.spec import load_spec
+
+    spec = load_spec(stage_dir.parent / "spec.yaml", [f"out={stage_dir.parent}"])
+    spark = get_spark(master=spec.spark.master, driver_memory=spec.spark.driver_memory, conf=spec.spark.conf)
+    return Runner(spec, spark, log=lambda m: None).documents(stage_dir.name).select(*columns).toArrow()
+
+
 @app.command("eval")
 def eval_(
     annotated: Path = typer.Argument(..., help="annotated stage output (Parquet folder), e.g. runs/dedup/minhash"),
@@ -26,7 +38,11 @@ def eval_(
     dataset = ds.dataset(str(annotated), format="parquet", exclude_invalid_files=True)
     if "exact_dup_of" in dataset.schema.names:
         columns.append("exact_dup_of")
-    metrics = evaluate_annotated(dataset.to_table(columns=columns), threshold, ngram)
+    if "text" in dataset.schema.names:
+        table = dataset.to_table(columns=columns)
+    else:  # a stage that stored its annotations only: the documents come from the run's spec
+        table = annotated_documents(annotated, columns)
+    metrics = evaluate_annotated(table, threshold, ngram)
     if out:
         out.write_text(json.dumps(metrics, indent=2))
     typer.echo(json.dumps(metrics, indent=2))

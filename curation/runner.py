@@ -178,14 +178,7 @@ class Runner:
                 self.log(f"[{s.name}] done earlier, skipping: in {old['in']:,}  kept {old['kept']:,}  "
                          f"rejected {old['rejected']:,}")
                 outcome = StageOutcome(s.name, s.type, old, resumed=True)
-                # a lazy stage's documents are planned again (cheap by definition), not read from its folder
-                if old.get("lazy") == "annotations":
-                    frame = self._annotated(stage, ctx, self._input(upstream), s.name, old["annotation_schema"],
-                                            old["schema"])
-                elif old.get("lazy"):
-                    frame = self._lazy_kept(stage.apply(None if stage.is_source else self._input(upstream), ctx))
-                else:
-                    frame = None
+                frame = self._committed_frame(stage, ctx, upstream, old)
             else:
                 if old is not None and not self.force and old.get("fingerprint") != fp:
                     self.log(f"[{s.name}] parameters or inputs changed since the last run: recomputing")
@@ -198,6 +191,34 @@ class Runner:
         result.ledger = self._write_ledger(result.outcomes)
         self.fs.delete(f"{self.out}/_tmp")
         return result
+
+    def _committed_frame(self, stage, ctx: StageContext, upstream: Upstream | None, stats: dict):
+        """A committed lazy stage's documents, planned again (cheap by definition); None for a stage whose folder
+        holds them."""
+        if stats.get("lazy") == "annotations":
+            return self._annotated(stage, ctx, self._input(upstream), ctx.stage_name, stats["annotation_schema"],
+                                   stats["schema"])
+        if stats.get("lazy"):
+            return self._lazy_kept(stage.apply(None if stage.is_source else self._input(upstream), ctx))
+        return None
+
+    def documents(self, name: str):
+        """The kept documents of the committed stage ``name`` of an earlier run of this spec, as a DataFrame (its
+        folder, or the plan of a lazy stage over the stages before it)."""
+        upstream: Upstream | None = None
+        for i, s in enumerate(self.spec.stages):
+            cls = stage_class(s.type)
+            stage = cls(cls.Params.model_validate(s.params))
+            ctx = StageContext(spark=self.spark, out=self.out, stage_name=s.name, seed=self.spec.seed,
+                               spec=self.spec, log=self.log, last=i == len(self.spec.stages) - 1)
+            stats = self._read_stats(s.name)
+            if stats is None:
+                raise SpecError(f"stage {s.name} of {self.out} has not completed")
+            frame = self._committed_frame(stage, ctx, upstream, stats)
+            upstream = Upstream(s.name, stats["kept"], stats.get("schema"), frame)
+            if s.name == name:
+                return self._input(upstream)
+        raise SpecError(f"no stage {name!r} in {self.out}/spec.yaml")
 
     def _input(self, upstream: Upstream | None):
         """The documents a stage reads: the upstream stage's committed folder, or its plan when it is lazy."""

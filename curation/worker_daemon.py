@@ -2,7 +2,7 @@
 the modules every Python worker needs and loading the numba kernels once.
 
 PySpark's daemon forks one worker per concurrent Python task, and each worker used to import numpy, pyarrow,
-pandas, numba and our stage modules and load the numba kernels from their cache itself: ~1.3 CPU-s per worker on
+numba and our stage modules and load the numba kernels from their cache itself: ~1.3 CPU-s per worker on
 the 2-core reference machine, paid again by every worker of every executor. Forked from a daemon that has done it,
 a worker starts with all of it in memory (copy-on-write).
 
@@ -20,7 +20,7 @@ import importlib
 import sys
 
 PRELOAD = (
-    "numpy", "pyarrow", "pyarrow.compute", "pandas", "pyspark.worker", "scipy.sparse.csgraph",
+    "numpy", "pyarrow", "pyarrow.compute", "pyspark.worker", "scipy.sparse.csgraph",
     "curation.ingest", "curation.file_source", "curation.langid", "curation.url_dedup", "curation.exact_dedup",
     "curation.minhash", "curation.connected_components", "curation.heuristic_filter", "curation.tokenize_stage",
     "curation.shard_writer", "classifiers.scoring_stage",

@@ -1,4 +1,5 @@
 """Exact and MinHash dedup stages on Spark: accuracy against brute-force truth, determinism, eval metrics."""
+import json
 import random
 import string
 
@@ -230,6 +231,16 @@ def test_pipeline_stores_annotations_only_and_later_stages_see_the_same_document
         # written as non-nullable, read-back copies as nullable: values are compared, not that flag)
         assert read_lazy(folder).to_pylist() == read_copied(folder).to_pylist(), folder
     assert lazy.ledger["documents_kept"] == copied.ledger["documents_kept"] < len(docs) - 20
+    # `curate dedup eval` on the annotation-only folder gets the texts through the run's spec
+    from typer.testing import CliRunner
+
+    from curation.dedup_cli import app
+
+    for name in ("lazy", "copied"):
+        done = CliRunner().invoke(app, ["eval", str(tmp_path / name / "minhash"), "--out", str(tmp_path / f"{name}.json")])
+        assert done.exit_code == 0, done.output
+    assert (tmp_path / "lazy.json").read_text() == (tmp_path / "copied.json").read_text()
+    assert json.loads((tmp_path / "lazy.json").read_text())["pair"]["f1"] >= 0.95
     # a looser near-duplicate rule: ingest and minhash are reused (re-planned), select recomputed
     again, read_again = run("lazy", False, 2_000_000, near="dup_of IS NULL OR dup_cluster_size >= 2")
     assert [o.resumed for o in again.outcomes] == [True, True, False]
