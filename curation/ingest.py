@@ -150,7 +150,7 @@ class IngestStage(Stage):
             raw = raw.unionByName(f)
         raw = raw.select(*[f.name for f in DOC_SCHEMA], "reason")
         if all(inp.format in RECOMPUTABLE for inp in ctx.spec.inputs):
-            if ctx.last or self.params.materialize:  # kept and rejected: two filters of the cheap frame
+            if ctx.materialize or self.params.materialize:  # kept and rejected: two filters of the cheap frame
                 return StageResult(kept=raw.where(F.col("reason").isNull()).drop("reason"),
                                    rejected=raw.where(F.col("reason").isNotNull()))
             counts = [parquet_null_texts(tuple(expand_inputs(inp.path)), inp.options.get("text_field", "text"))

@@ -59,7 +59,8 @@ def _stop_jvm(spark) -> int:
 
 
 def _workload(archive: str) -> None:
-    """The built-in sample through demo.yaml, then dedup.yaml over Parquet, in a JVM that archives its classes."""
+    """The built-in sample through demo.yaml, then dedup.yaml over its selected documents (Parquet), in a JVM that
+    archives its classes."""
     from curation.runner import Runner
     from curation.sample_corpus import demo_overrides, write_sample
     from curation.spark_runtime import get_spark
@@ -71,7 +72,7 @@ def _workload(archive: str) -> None:
         (root / "tok").mkdir()
         demo = load_spec(REPO / "pipelines/demo.yaml", demo_overrides(root / "sample", root / "demo", root / "tok"))
         dedup = load_spec(REPO / "pipelines/dedup.yaml", [
-            f"out={root}/dedup", f"inputs.0.path={root}/demo/minhash/*.parquet", "inputs.0.format=parquet"])
+            f"out={root}/dedup", f"inputs.0.path={root}/demo/select/*.parquet", "inputs.0.format=parquet"])
         spark = get_spark(master=demo.spark.master, driver_memory=demo.spark.driver_memory,
                           conf={"spark.driver.extraJavaOptions": f"-XX:ArchiveClassesAtExit={archive} -Xlog:cds*=off"})
         try:

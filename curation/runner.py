@@ -169,11 +169,12 @@ class Runner:
             cls = stage_class(s.type)
             stage = cls(cls.Params.model_validate(s.params))
             ctx = StageContext(spark=self.spark, out=self.out, stage_name=s.name, seed=self.spec.seed,
-                               spec=self.spec, log=self.log, last=i == len(self.spec.stages) - 1)
+                               spec=self.spec, log=self.log,
+                               materialize=self.spec.materialize or i == len(self.spec.stages) - 1)
             params_json = json.dumps(stage.params.model_dump(mode="json"), sort_keys=True)
             fp = _fingerprint(upstream_fp, s.type, params_json, stage.fingerprint_extra(ctx))
             old = self._read_stats(s.name)
-            reusable = old is not None and not (old.get("lazy") and ctx.last)  # a last stage must hold its documents
+            reusable = old is not None and not (old.get("lazy") and ctx.materialize)  # it must hold its documents now
             if reusable and not self.force and not recomputed_upstream and old.get("fingerprint") == fp:
                 self.log(f"[{s.name}] done earlier, skipping: in {old['in']:,}  kept {old['kept']:,}  "
                          f"rejected {old['rejected']:,}")
@@ -210,7 +211,8 @@ class Runner:
             cls = stage_class(s.type)
             stage = cls(cls.Params.model_validate(s.params))
             ctx = StageContext(spark=self.spark, out=self.out, stage_name=s.name, seed=self.spec.seed,
-                               spec=self.spec, log=self.log, last=i == len(self.spec.stages) - 1)
+                               spec=self.spec, log=self.log,
+                               materialize=self.spec.materialize or i == len(self.spec.stages) - 1)
             stats = self._read_stats(s.name)
             if stats is None:
                 raise SpecError(f"stage {s.name} of {self.out} has not completed")
@@ -263,7 +265,7 @@ class Runner:
                 res: StageResult = stage.apply(df_in, ctx)
                 rej_w, reasons, n_rejected_rows, known_reasons = None, {}, 0, {}
                 annotation_schema = None
-                if (res.annotations is not None and res.rejected is None and not ctx.last
+                if (res.annotations is not None and res.rejected is None and not ctx.materialize
                         and upstream is not None and upstream.kept <= res.lazy_rows):
                     # only the annotation table is written; the documents stay where the input has them
                     self._check_columns(res.kept, name)
@@ -272,7 +274,7 @@ class Runner:
                     annotation_schema = res.annotations.schema
                     kept_schema = res.kept.schema
                     frame = res.kept  # until the commit; then the plan over the committed annotations
-                elif res.lazy and res.combined is not None and not ctx.last:
+                elif res.lazy and res.combined is not None and not ctx.materialize:
                     frame = self._lazy_kept(res)
                     self._check_columns(frame, name)
                     if res.known_rows is not None:  # counted already, nothing rejected: nothing to write

@@ -97,7 +97,8 @@ def get_spark(
     for k, v in settings.items():
         builder = builder.config(k, v)
     # pyspark logs analysis errors (with JVM stack traces) from Python too; the runner reports them in one line.
-    logging.getLogger("SQLQueryContextLogger").setLevel(logging.CRITICAL)
+    for name in ("SQLQueryContextLogger", "DataFrameQueryContextLogger"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
     return spark

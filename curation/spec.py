@@ -60,6 +60,9 @@ class PipelineSpec(_Strict):
     spark: SparkSpec = Field(default_factory=SparkSpec)
     inputs: list[InputSpec] = Field(default_factory=list)
     stages: list[StageSpec]
+    # write the documents at every stage, lazy ones included (Parquet ingest, annotation-only stages): for browsing
+    # intermediate outputs, at the cost of a copy per stage
+    materialize: bool = False
 
     @field_validator("stages", mode="before")
     @classmethod

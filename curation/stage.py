@@ -26,7 +26,9 @@ class StageContext:
     seed: int = 0
     spec: Any = None  # the resolved PipelineSpec (readers need spec.inputs)
     log: Callable[[str], None] = print
-    last: bool = False  # the spec's last stage: its kept documents are the run's product
+    # the stage's kept documents must be written: it is the spec's last stage (its folder is the run's product), or
+    # the spec sets `materialize: true`; otherwise a lazy stage may store less (see StageResult)
+    materialize: bool = False
 
 
 @dataclass

@@ -17,6 +17,7 @@ threads fails there. A failure while preloading is not fatal: the workers then i
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import sys
 
 PRELOAD = (
@@ -27,7 +28,17 @@ PRELOAD = (
 )
 
 
+def prefer_installed_pyspark() -> None:
+    """Spark puts ``pyspark.zip`` and py4j's source zip at the head of the workers' ``PYTHONPATH``. Imported from a
+    zip of sources, every pyspark module is compiled again in every daemon (~0.5 CPU-s a process, measured); the
+    same version installed in site-packages has its bytecode cached. Move the zips to the end of ``sys.path``."""
+    zips = [p for p in sys.path if p.endswith("pyspark.zip") or ("py4j-" in p and p.endswith("-src.zip"))]
+    if zips and importlib.util.find_spec("pyspark") is not None:
+        sys.path[:] = [p for p in sys.path if p not in zips] + zips
+
+
 def preload() -> None:
+    prefer_installed_pyspark()
     for name in PRELOAD:
         importlib.import_module(name)
     from curation.precompile import numba_kernels

@@ -204,14 +204,15 @@ def test_pipeline_stores_annotations_only_and_later_stages_see_the_same_document
     docs = planted[0]
     pq.write_table(pa.table({"id": [d["id"] for d in docs], "text": [d["text"] for d in docs]}),
                    tmp_path / "in.parquet", row_group_size=50)
-    spec = (f"out: {{out}}\ninputs:\n  - {{{{format: parquet, path: {tmp_path / 'in.parquet'}}}}}\nstages:\n"
-            "  ingest: {{materialize: {copy}}}\n  minhash: {{exact: true, broadcast_rows: {rows}}}\n"
+    spec = (f"out: {{out}}\nmaterialize: {{every}}\ninputs:\n  - {{{{format: parquet, path: {tmp_path / 'in.parquet'}}}}}\n"
+            "stages:\n  ingest: {{materialize: {copy}}}\n  minhash: {{exact: true, broadcast_rows: {rows}}}\n"
             "  select:\n    rules:\n      - {{keep_if: \"exact_dup_of IS NULL\", reason: exact_duplicate}}\n"
             "      - {{keep_if: \"{near}\", reason: near_duplicate}}\n")
 
-    def run(name, copy, rows, near="dup_of IS NULL"):
+    def run(name, copy, rows, near="dup_of IS NULL", every=False):
         path = tmp_path / f"{name}.yaml"
-        path.write_text(spec.format(out=tmp_path / name, copy=str(copy).lower(), rows=rows, near=near))
+        path.write_text(spec.format(out=tmp_path / name, copy=str(copy).lower(), rows=rows, near=near,
+                                    every=str(every).lower()))
         result = Runner(load_spec(path), spark, log=lambda m: None).run()
         read = lambda d: pq.read_table(sorted((tmp_path / name / d).glob("*.parquet"))).sort_by("id")  # noqa: E731
         return result, read
@@ -221,15 +222,17 @@ def test_pipeline_stores_annotations_only_and_later_stages_see_the_same_document
     assert stats["ingest"].get("lazy") is True and stats["minhash"].get("lazy") == "annotations"
     assert not list((tmp_path / "lazy" / "ingest").glob("*.parquet"))
     assert read_lazy("minhash").column_names == ["id", "exact_dup_of", "dup_cluster", "dup_cluster_size", "dup_of"]
-    copied, read_copied = run("copied", True, 0)
+    copied, read_copied = run("copied", True, 0)  # ingest: materialize; minhash: more documents than broadcast_rows
     assert not any(o.stats.get("lazy") for o in copied.outcomes)
+    every, read_every = run("every", False, 2_000_000, every=True)  # the spec's materialize: every stage copied
+    assert not any(o.stats.get("lazy") for o in every.outcomes)
     full = read_copied("minhash")
     assert read_lazy("minhash").equals(full.select(read_lazy("minhash").column_names))
     assert full.drop_columns(["source", "url", "format", "lang", "lang_score", "meta"]).equals(
         run_fused(spark, docs, partitions=2))  # the stage run on its own gives the same annotations
     for folder in ("select", "rejected/select"):  # the same rows and values (a lazy frame's literal columns are
         # written as non-nullable, read-back copies as nullable: values are compared, not that flag)
-        assert read_lazy(folder).to_pylist() == read_copied(folder).to_pylist(), folder
+        assert read_lazy(folder).to_pylist() == read_copied(folder).to_pylist() == read_every(folder).to_pylist()
     assert lazy.ledger["documents_kept"] == copied.ledger["documents_kept"] < len(docs) - 20
     # `curate dedup eval` on the annotation-only folder gets the texts through the run's spec
     from typer.testing import CliRunner

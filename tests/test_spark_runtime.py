@@ -64,15 +64,20 @@ def test_session_driver_maps_the_built_archive(spark):
 
 def _pids_of_workers(batches):
     import pyarrow as pa
+    import pyspark
 
     for batch in batches:
-        yield pa.RecordBatch.from_pydict({"pid": [os.getpid()] * batch.num_rows, "ppid": [os.getppid()] * batch.num_rows})
+        yield pa.RecordBatch.from_pydict({"pid": [os.getpid()] * batch.num_rows, "ppid": [os.getppid()] * batch.num_rows,
+                                          "pyspark": [pyspark.__file__] * batch.num_rows})
 
 
 def test_workers_fork_from_a_daemon_that_preloaded_arrow_and_the_numba_kernels(spark):
     """Python workers are forked from curation.worker_daemon, which has pyarrow and numba's LLVM mapped already."""
-    rows = spark.range(0, 64, numPartitions=2).mapInArrow(_pids_of_workers, "pid long, ppid long").distinct().collect()
+    rows = spark.range(0, 64, numPartitions=2).mapInArrow(_pids_of_workers, "pid long, ppid long, pyspark string")
+    rows = rows.distinct().collect()
     daemons = {r.ppid for r in rows}
+    # pyspark from site-packages (cached bytecode), not from the zip of sources Spark puts first on the path
+    assert all(".zip" not in r.pyspark for r in rows), rows
     assert len(daemons) == 1
     daemon = psutil.Process(daemons.pop())
     assert "curation.worker_daemon" in " ".join(daemon.cmdline())
