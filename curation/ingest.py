@@ -9,6 +9,8 @@ import importlib
 import os
 from functools import lru_cache
 
+import pyarrow as pa
+
 from pyspark.sql import functions as F
 
 from pydantic import Field
@@ -50,19 +52,21 @@ FOOTER_FILES = 256
 
 
 @lru_cache(maxsize=64)
-def parquet_null_texts(files: tuple[str, ...], text_field: str) -> tuple[int, int | None]:
-    """(rows, rows whose text is null) of Parquet files, from their footers' row-group statistics; the second is
-    None when a row group has no null count or there are more than ``FOOTER_FILES`` files."""
+def parquet_footers(files: tuple[str, ...], text_field: str):
+    """(rows, rows whose text is null, the first file's Arrow schema) of Parquet files, from their footers'
+    row-group statistics; (-1, None, None) when there are more than ``FOOTER_FILES`` files, and the null count is
+    None when a row group has no null count."""
     import pyarrow.parquet as pq
 
     from curation.file_source import open_binary_file
 
     if len(files) > FOOTER_FILES:
-        return -1, None
-    rows, nulls = 0, 0
+        return -1, None, None
+    rows, nulls, schema = 0, 0, None
     for f in files:
         with open_binary_file(f) as fh:
             meta = pq.read_metadata(fh)
+        schema = schema or meta.schema.to_arrow_schema()
         rows += meta.num_rows
         leaf = [i for i in range(meta.num_columns) if meta.schema.column(i).path == text_field]
         for g in range(meta.num_row_groups):
@@ -71,7 +75,24 @@ def parquet_null_texts(files: tuple[str, ...], text_field: str) -> tuple[int, in
                 nulls += stats.null_count
             else:
                 nulls = None
+    return rows, nulls, schema
+
+
+def parquet_null_texts(files: tuple[str, ...], text_field: str) -> tuple[int, int | None]:
+    """(rows, rows whose text is null) of Parquet files (see :func:`parquet_footers`)."""
+    rows, nulls, _ = parquet_footers(files, text_field)
     return rows, nulls
+
+
+def _read_schema(arrow_schema, columns: list[str]):
+    """The Spark schema of ``columns`` (those present) from a file's Arrow schema, so that Spark needs no job to
+    infer it; None when a type has no Spark equivalent (Spark then infers it)."""
+    from curation.spark_runtime import spark_schema
+
+    try:
+        return spark_schema(pa.schema([arrow_schema.field(c) for c in columns if c in arrow_schema.names]))
+    except Exception:  # noqa: BLE001 - an exotic type: let Spark read the footer itself
+        return None
 
 
 def read_parquet(spark, inp):
@@ -85,8 +106,10 @@ def read_parquet(spark, inp):
     from curation.spark_runtime import spark_schema
 
     files = expand_inputs(inp.path)
-    df = spark.read.parquet(*files)
     text_field = inp.options.get("text_field", "text")
+    _, _, arrow_schema = parquet_footers(tuple(files), text_field)
+    schema = _read_schema(arrow_schema, ["id", text_field, "source", "url"]) if arrow_schema is not None else None
+    df = (spark.read.schema(schema) if schema is not None else spark.read).parquet(*files)
     if text_field not in df.columns:
         raise ValueError(f"parquet input {inp.path} has no '{text_field}' column (columns: {df.columns})")
     df = df.withColumnRenamed(text_field, "text") if text_field != "text" else df
