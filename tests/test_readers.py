@@ -92,6 +92,31 @@ def test_parquet_ingest_splits_kept_and_rejected_without_a_copy(spark, tmp_path)
     assert not (tmp_path / "run" / "_tmp").exists()
 
 
+def test_parquet_ingest_without_null_texts_counts_from_footers_and_reads_in_place(spark, tmp_path):
+    """No null text in the footers' statistics: nothing to reject, no job at ingest; integer ids become strings,
+    and a missing id column gives file:row ids whatever the splits."""
+    from curation.runner import Runner
+    from curation.spec import load_spec
+
+    pq.write_table(pa.table({"id": list(range(30)), "body": [f"doc {i}" for i in range(30)], "x": [1.5] * 30}),
+                   tmp_path / "a.parquet", row_group_size=8)
+    pq.write_table(pa.table({"body": ["no id here", "nor here"]}), tmp_path / "b.parquet")
+    spec_path = tmp_path / "spec.yaml"
+    spec_path.write_text(f"out: {tmp_path / 'run'}\ninputs:\n"
+                         f"  - {{format: parquet, path: {tmp_path / 'a.parquet'}, options: {{text_field: body}}}}\n"
+                         f"  - {{format: parquet, path: {tmp_path / 'b.parquet'}, options: {{text_field: body}}}}\n"
+                         "stages:\n  ingest: {}\n  keep:\n    type: select\n"
+                         "    rules: [{keep_if: \"text NOT LIKE '%here'\", reason: here}]\n")
+    result = Runner(load_spec(spec_path), spark, log=lambda m: None).run()
+    ingest = result.outcomes[0].stats
+    assert ingest["lazy"] is True and (ingest["in"], ingest["kept"], ingest["rejected"]) == (32, 32, 0)
+    assert not (tmp_path / "run" / "rejected" / "ingest").exists()  # nothing rejected, nothing written
+    kept = pq.read_table(sorted((tmp_path / "run" / "keep").glob("*.parquet"))).to_pylist()
+    assert sorted(r["id"] for r in kept) == sorted(str(i) for i in range(30))
+    rejected = pq.read_table(sorted((tmp_path / "run" / "rejected" / "keep").glob("*.parquet"))).to_pylist()
+    assert sorted(r["id"] for r in rejected) == ["b.parquet:0", "b.parquet:1"]
+
+
 def test_spec_source_wins_over_record_source(spark, tmp_path):
     from curation.file_source import read_files
 
