@@ -898,13 +898,13 @@ def duplicate_decisions(docs, p: MinHashParams, bands: int, rows: int, seed: int
     """(DataFrame of ``DECISION_SCHEMA`` rows for ``docs``, number of distinct candidate pairs, where the pairs were
     verified and decided: in one task, or distributed)."""
     from curation.connected_components import keep_order
-    from curation.spark_runtime import checkpoint_counted, checkpoint_observed
+    from curation.spark_runtime import checkpoint_counted, checkpoint_observed, spark_schema
 
     spark = docs.sparkSession
     keep_order(docs.columns, p.keep)  # an unknown keep column fails here, before any work
     handle_pairs, n_found, longest = candidate_pairs(docs, p, bands, rows, seed)
     if n_found == 0:
-        return spark.createDataFrame([], spark_schema_of(DECISION_SCHEMA)), 0, "no candidates"
+        return spark.createDataFrame([], spark_schema(DECISION_SCHEMA)), 0, "no candidates"
     local = n_found <= p.local_max_edges
     if local:  # few: made distinct on the driver, the candidates' handles broadcast from there
         ha, hb, ex = distinct_pairs(handle_pairs.toArrow())
@@ -928,7 +928,7 @@ def duplicate_decisions(docs, p: MinHashParams, bands: int, rows: int, seed: int
         verify, ngram, nfkc, threshold, keep = p.verify, p.ngram, p.nfkc, p.threshold, list(p.keep)
         return candidates.mapInArrow(
             lambda batches: decide_in_one_task(batches, ha, hb, ex, verify, ngram, nfkc, threshold, keep),
-            spark_schema_of(DECISION_SCHEMA))
+            spark_schema(DECISION_SCHEMA))
 
     if local and (not p.verify or len(member_handles) * longest <= p.local_max_chars):
         # the candidates' text is bounded (members x longest text) without measuring it
@@ -985,9 +985,3 @@ def distributed_decisions(found, handle_pairs, p: MinHashParams):
                                 F.col("group_size").cast("long").alias("cluster_size"),
                                 F.when(F.col("kept") != F.col("id"), F.col("kept")).alias("cluster_dup_of"))
     return exact_dups.unionByName(clusters)
-
-
-def spark_schema_of(schema: pa.Schema):
-    from curation.spark_runtime import spark_schema
-
-    return spark_schema(schema)

@@ -50,20 +50,32 @@ def read_parquet(spark, path: str, schema=None):
     return reader.parquet(path)
 
 
-def _write_counted(df, path: str, reasons: list[str] | None = None):
-    """Write ``df`` (see :func:`write_parquet`) and return its number of rows, counted while writing; with
-    ``reasons``, (rows, {reason: rows with it}) for those reasons, counted the same way."""
+def _write_counted(df, path: str, reasons: list[str] = ()) -> tuple[int, dict[str, int]]:
+    """Write ``df`` (see :func:`write_parquet`); (its number of rows, {reason: rows with it} for ``reasons``), both
+    counted while writing."""
     from pyspark.sql import functions as F
 
     from curation.spark_runtime import observed
 
-    metrics = {f"reason{i}": F.count_if(F.col("reason") == r) for i, r in enumerate(reasons or [])}
+    metrics = {f"reason{i}": F.count_if(F.col("reason") == r) for i, r in enumerate(reasons)}
     watched, values = observed(df, **metrics)
     write_parquet(watched, path)
     counts = values()
-    if reasons is None:
-        return int(counts["rows"])
     return int(counts["rows"]), {r: int(counts[f"reason{i}"]) for i, r in enumerate(reasons)}
+
+
+@dataclass
+class _Written:
+    """What a stage's write left in its temporary folder: kept count and schema, the rejected frame and its counts,
+    and for a lazy stage the plan of its kept documents (and the schema of its annotation table)."""
+
+    n_kept: int
+    kept_schema: object
+    rejected: object = None
+    n_rejected_rows: int = 0
+    known_reasons: dict = field(default_factory=dict)
+    frame: object = None
+    annotation_schema: object = None
 
 
 class ReconciliationError(RuntimeError):
@@ -166,11 +178,7 @@ class Runner:
         upstream: Upstream | None = None
         recomputed_upstream = False
         for i, s in enumerate(self.spec.stages):
-            cls = stage_class(s.type)
-            stage = cls(cls.Params.model_validate(s.params))
-            ctx = StageContext(spark=self.spark, out=self.out, stage_name=s.name, seed=self.spec.seed,
-                               spec=self.spec, log=self.log,
-                               materialize=self.spec.materialize or i == len(self.spec.stages) - 1)
+            stage, ctx = self._stage_and_context(i)
             params_json = json.dumps(stage.params.model_dump(mode="json"), sort_keys=True)
             fp = _fingerprint(upstream_fp, s.type, params_json, stage.fingerprint_extra(ctx))
             old = self._read_stats(s.name)
@@ -193,6 +201,14 @@ class Runner:
         self.fs.delete(f"{self.out}/_tmp")
         return result
 
+    def _stage_and_context(self, i: int):
+        """The spec's i-th stage, built from its parameters, and its context."""
+        s = self.spec.stages[i]
+        cls = stage_class(s.type)
+        ctx = StageContext(spark=self.spark, out=self.out, stage_name=s.name, seed=self.spec.seed, spec=self.spec,
+                           log=self.log, materialize=self.spec.materialize or i == len(self.spec.stages) - 1)
+        return cls(cls.Params.model_validate(s.params)), ctx
+
     def _committed_frame(self, stage, ctx: StageContext, upstream: Upstream | None, stats: dict):
         """A committed lazy stage's documents, planned again (cheap by definition); None for a stage whose folder
         holds them."""
@@ -208,11 +224,7 @@ class Runner:
         folder, or the plan of a lazy stage over the stages before it)."""
         upstream: Upstream | None = None
         for i, s in enumerate(self.spec.stages):
-            cls = stage_class(s.type)
-            stage = cls(cls.Params.model_validate(s.params))
-            ctx = StageContext(spark=self.spark, out=self.out, stage_name=s.name, seed=self.spec.seed,
-                               spec=self.spec, log=self.log,
-                               materialize=self.spec.materialize or i == len(self.spec.stages) - 1)
+            stage, ctx = self._stage_and_context(i)
             stats = self._read_stats(s.name)
             if stats is None:
                 raise SpecError(f"stage {s.name} of {self.out} has not completed")
@@ -248,9 +260,7 @@ class Runner:
     def _run_stage(self, stage, name: str, stype: str, ctx: StageContext, upstream: Upstream | None, fp: str,
                    params_json: str) -> tuple[dict, object]:
         """Run, write and commit one stage; (its stats, the plan of its kept documents when it is lazy, else None)."""
-        from pyspark.sql import functions as F
-
-        from curation.spark_runtime import ProgressReporter, observed
+        from curation.spark_runtime import ProgressReporter
 
         start = time.time()
         self.log(f"[{name}] running ({stype})")
@@ -259,50 +269,24 @@ class Runner:
         df_in = None if stage.is_source else self._input(upstream)
         tmp = f"{self.out}/_tmp/{name}-{uuid.uuid4().hex[:8]}"
         kept_tmp, rej_tmp = f"{tmp}/kept", f"{tmp}/rejected"
-        frame = None
         try:
             with ProgressReporter(self.spark, name, every=self.progress_every, printer=self.log):
                 res: StageResult = stage.apply(df_in, ctx)
-                rej_w, reasons, n_rejected_rows, known_reasons = None, {}, 0, {}
-                annotation_schema = None
                 if (res.annotations is not None and res.rejected is None and not ctx.materialize
                         and upstream is not None and upstream.kept <= res.lazy_rows):
-                    # only the annotation table is written; the documents stay where the input has them
-                    self._check_columns(res.kept, name)
-                    rej_df = None
-                    n_kept = _write_counted(res.annotations, kept_tmp)
-                    annotation_schema = res.annotations.schema
-                    kept_schema = res.kept.schema
-                    frame = res.kept  # until the commit; then the plan over the committed annotations
+                    w = self._write_annotations(res, name, kept_tmp)
                 elif res.lazy and res.combined is not None and not ctx.materialize:
-                    frame = self._lazy_kept(res)
-                    self._check_columns(frame, name)
-                    if res.known_rows is not None:  # counted already, nothing rejected: nothing to write
-                        rej_df, n_kept = None, res.known_rows
-                    else:  # only the rejected rows are written; every row is counted on the way
-                        watched, values = observed(res.combined)
-                        rej_df = watched.where(F.col("reason").isNotNull()).withColumn("stage", F.lit(name))
-                        n_rejected_rows = _write_counted(rej_df, rej_tmp)
-                        n_kept = int(values()["rows"]) - n_rejected_rows
-                    self.fs.mkdirs(kept_tmp)
-                    self.fs.write_text(f"{kept_tmp}/_SUCCESS", "")
-                    kept_schema = frame.schema
+                    w = self._write_lazy(res, name, kept_tmp, rej_tmp)
                 else:
-                    kept_df, rej_df = self._materialize(res, tmp, name)
-                    self._check_columns(kept_df, name)
-                    # rows are counted while writing; the written folders are re-read with the known schema
-                    n_kept = _write_counted(kept_df, kept_tmp)
-                    kept_schema = kept_df.schema
-                    if rej_df is not None:
-                        rej_df = rej_df.withColumn("stage", F.lit(name))
-                        n_rejected_rows, known_reasons = _write_counted(rej_df, rej_tmp, res.reasons or [])
-                if rej_df is not None:
-                    rej_w = read_parquet(self.spark, rej_tmp, rej_df.schema)
-                    if n_rejected_rows and sum(known_reasons.values()) == n_rejected_rows:
-                        reasons = {r: n for r, n in known_reasons.items() if n}
-                    elif n_rejected_rows:
+                    w = self._write_documents(res, name, tmp, kept_tmp, rej_tmp)
+                rej_w, reasons = None, {}
+                if w.rejected is not None:
+                    rej_w = read_parquet(self.spark, rej_tmp, w.rejected.schema)
+                    if w.n_rejected_rows and sum(w.known_reasons.values()) == w.n_rejected_rows:
+                        reasons = {r: n for r, n in w.known_reasons.items() if n}
+                    elif w.n_rejected_rows:
                         reasons = {r["reason"]: r["count"] for r in rej_w.groupBy("reason").count().collect()}
-                kept_w = frame if frame is not None else read_parquet(self.spark, kept_tmp, kept_schema)
+                kept_w = w.frame if w.frame is not None else read_parquet(self.spark, kept_tmp, w.kept_schema)
                 n_rej = sum(reasons.values())
                 extra = dict(res.extra_stats)
                 if res.after_write is not None:
@@ -312,6 +296,7 @@ class Runner:
         except Exception as exc:
             self.fs.delete(tmp)
             raise StageFailed(f"stage {name} ({stype}) failed: {_one_line(exc)}") from exc
+        n_kept = w.n_kept
         n_in = (n_kept + n_rej) if stage.is_source else upstream.kept
         if n_in != n_kept + n_rej:
             self.fs.delete(tmp)
@@ -325,24 +310,64 @@ class Runner:
             "reasons": _top_reasons(reasons),
             "seconds": seconds, **({"extra": extra} if extra else {}),
             # lazy: the kept documents are not in the folder; later stages plan them from the stage's inputs again
-            **({"lazy": "annotations", "annotation_schema": annotation_schema.json()} if annotation_schema
-               else {"lazy": True} if frame is not None else {}),
-            "schema": kept_schema.json(),  # of the kept documents: the next stage reads them without inferring it
+            **({"lazy": "annotations", "annotation_schema": w.annotation_schema.json()} if w.annotation_schema
+               else {"lazy": True} if w.frame is not None else {}),
+            "schema": w.kept_schema.json(),  # of the kept documents: the next stage reads them without inferring it
         }
         self._stable_part_names(kept_tmp)
         self.fs.write_text(f"{kept_tmp}/{STATS}", json.dumps(stats, indent=2, sort_keys=False))
         # Commit: rejected first, then the kept folder (the commit point: it carries _SUCCESS and stats.json).
         self.fs.delete(self.stage_dir(name))
         self.fs.delete(self.rejected_dir(name))
-        if rej_df is not None:
+        if w.rejected is not None:
             self._stable_part_names(rej_tmp)
             self.fs.rename(rej_tmp, self.rejected_dir(name))
         self.fs.rename(kept_tmp, self.stage_dir(name))
         self.fs.delete(tmp)
-        if annotation_schema is not None:
-            frame = self._annotated(stage, ctx, df_in, name, annotation_schema, kept_schema)
+        frame = w.frame
+        if w.annotation_schema is not None:  # from now on, the plan over the committed annotations
+            frame = self._annotated(stage, ctx, df_in, name, w.annotation_schema, w.kept_schema)
         self.log(f"[{name}] in {n_in:,}  kept {n_kept:,}  rejected {n_rej:,}  ({seconds:.1f} s)")
         return stats, frame
+
+    def _write_annotations(self, res: StageResult, name: str, kept_tmp: str) -> _Written:
+        """An annotation-only stage: only its annotation table is written; the documents stay where its input has
+        them."""
+        self._check_columns(res.kept, name)
+        n_kept, _ = _write_counted(res.annotations, kept_tmp)
+        return _Written(n_kept, res.kept.schema, frame=res.kept, annotation_schema=res.annotations.schema)
+
+    def _write_lazy(self, res: StageResult, name: str, kept_tmp: str, rej_tmp: str) -> _Written:
+        """A stage whose documents are cheap to plan again: only the rejected rows are written, every row counted on
+        the way (nothing at all when the stage knows its rows and rejects none)."""
+        from pyspark.sql import functions as F
+
+        from curation.spark_runtime import observed
+
+        frame = self._lazy_kept(res)
+        self._check_columns(frame, name)
+        self.fs.mkdirs(kept_tmp)
+        self.fs.write_text(f"{kept_tmp}/_SUCCESS", "")
+        if res.known_rows is not None:
+            return _Written(res.known_rows, frame.schema, frame=frame)
+        watched, values = observed(res.combined)
+        rejected = watched.where(F.col("reason").isNotNull()).withColumn("stage", F.lit(name))
+        n_rejected_rows, _ = _write_counted(rejected, rej_tmp)
+        return _Written(int(values()["rows"]) - n_rejected_rows, frame.schema, rejected, n_rejected_rows,
+                        frame=frame)
+
+    def _write_documents(self, res: StageResult, name: str, tmp: str, kept_tmp: str, rej_tmp: str) -> _Written:
+        """Kept documents and rejected rows written, counted while writing."""
+        from pyspark.sql import functions as F
+
+        kept_df, rej_df = self._materialize(res, tmp, name)
+        self._check_columns(kept_df, name)
+        n_kept, _ = _write_counted(kept_df, kept_tmp)
+        if rej_df is None:
+            return _Written(n_kept, kept_df.schema)
+        rej_df = rej_df.withColumn("stage", F.lit(name))
+        n_rejected_rows, known = _write_counted(rej_df, rej_tmp, res.reasons or [])
+        return _Written(n_kept, kept_df.schema, rej_df, n_rejected_rows, known)
 
     def _materialize(self, res: StageResult, tmp: str, name: str):
         """Split a ``combined`` result after writing it once, so costly work is not run twice."""
