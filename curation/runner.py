@@ -411,7 +411,8 @@ class Runner:
             ok = ok and reconciles and chained
             stages.append({"stage": o.name, "type": o.type, "in": st["in"], "kept": st["kept"],
                            "rejected": st["rejected"], "reasons": st.get("reasons", {}), "seconds": st["seconds"],
-                           "resumed": o.resumed, **({"extra": st["extra"]} if st.get("extra") else {})})
+                           "resumed": o.resumed, "stored": _stored(st),
+                           **({"extra": st["extra"]} if st.get("extra") else {})})
         ledger = {
             "out": self.out,
             "documents_in": outcomes[0].stats["in"] if outcomes else 0,
@@ -429,14 +430,21 @@ class Runner:
         return ledger
 
 
+def _stored(stats: dict) -> str:
+    """What a stage folder holds: the kept documents, only the stage's annotation columns (with id), or only counts
+    (the documents are read in place)."""
+    return {"annotations": "annotations", True: "counts"}.get(stats.get("lazy"), "documents")
+
+
 def render_report(ledger: dict) -> str:
     lines = [f"# Run report: {ledger['out']}", "",
              f"Documents in: {ledger['documents_in']:,}; kept: {ledger['documents_kept']:,}; "
              f"rejected: {ledger['documents_rejected']:,}; reconciled: {ledger['reconciled']}", "",
-             "| stage | type | in | kept | rejected | seconds | resumed |", "|---|---|---:|---:|---:|---:|---|"]
+             "| stage | type | in | kept | rejected | seconds | resumed | folder holds |",
+             "|---|---|---:|---:|---:|---:|---|---|"]
     for s in ledger["stages"]:
         lines.append(f"| {s['stage']} | {s['type']} | {s['in']:,} | {s['kept']:,} | {s['rejected']:,} | "
-                     f"{s['seconds']:.1f} | {'yes' if s['resumed'] else 'no'} |")
+                     f"{s['seconds']:.1f} | {'yes' if s['resumed'] else 'no'} | {s.get('stored', 'documents')} |")
     for s in ledger["stages"]:
         if s["reasons"]:
             lines += ["", f"## Rejected in {s['stage']}", "", "| reason | documents |", "|---|---:|"]

@@ -220,6 +220,9 @@ def test_pipeline_stores_annotations_only_and_later_stages_see_the_same_document
     lazy, read_lazy = run("lazy", False, 2_000_000)
     stats = {o.name: o.stats for o in lazy.outcomes}
     assert stats["ingest"].get("lazy") is True and stats["minhash"].get("lazy") == "annotations"
+    assert [s["stored"] for s in lazy.ledger["stages"]] == ["counts", "annotations", "documents"]
+    report = (tmp_path / "lazy" / "report.md").read_text().splitlines()
+    assert any(line.startswith("| minhash |") and line.endswith("| annotations |") for line in report), report
     assert not list((tmp_path / "lazy" / "ingest").glob("*.parquet"))
     assert read_lazy("minhash").column_names == ["id", "exact_dup_of", "dup_cluster", "dup_cluster_size", "dup_of"]
     copied, read_copied = run("copied", True, 0)  # ingest: materialize; minhash: more documents than broadcast_rows
