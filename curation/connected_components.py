@@ -77,6 +77,18 @@ def floating_columns(df: DataFrame) -> set[str]:
     return {name for name, dtype in df.dtypes if dtype in ("float", "double")}
 
 
+def keep_items(keep: list[str]) -> list[tuple[str, bool]]:
+    """(column, descending) of each item of a keep policy such as ``["quality_score desc", "length desc"]``."""
+    items = []
+    for item in keep:
+        name, _, direction = item.strip().partition(" ")
+        direction = direction.strip().lower() or "asc"
+        if direction not in ("asc", "desc"):
+            raise ValueError(f"keep order {item!r}: direction must be asc or desc")
+        items.append((name, direction == "desc"))
+    return items
+
+
 def keep_order(columns: list[str], keep: list[str], floating: set[str] | frozenset[str] = frozenset()) -> list[Column]:
     """Sort expressions for a keep policy such as ``["quality_score desc", "length desc", "id asc"]``.
 
@@ -85,11 +97,8 @@ def keep_order(columns: list[str], keep: list[str], floating: set[str] | frozens
     NaN in a ``floating`` column counts as null (Spark would sort it above every number).
     """
     order: list[Column] = []
-    for item in keep:
-        name, _, direction = item.strip().partition(" ")
-        direction = direction.strip().lower() or "asc"
-        if direction not in ("asc", "desc"):
-            raise ValueError(f"keep order {item!r}: direction must be asc or desc")
+    items = keep_items(keep)
+    for name, descending in items:
         if name == "length" and "length" not in columns:
             col = F.length("text")
         elif name in columns:
@@ -97,9 +106,9 @@ def keep_order(columns: list[str], keep: list[str], floating: set[str] | frozens
         elif name in ANNOTATIONS:
             continue
         else:
-            raise ValueError(f"keep order {item!r}: no column {name!r} (columns: {', '.join(columns)})")
-        order.append(col.desc_nulls_last() if direction == "desc" else col.asc_nulls_last())
-    if "id" not in [i.strip().partition(" ")[0] for i in keep]:
+            raise ValueError(f"keep order {name!r}: no column {name!r} (columns: {', '.join(columns)})")
+        order.append(col.desc_nulls_last() if descending else col.asc_nulls_last())
+    if "id" not in [name for name, _ in items]:
         order.append(F.col("id").asc())  # ties broken by id, so the choice never depends on partitioning
     return order
 

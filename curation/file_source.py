@@ -73,23 +73,13 @@ def expand_inputs(pattern: str) -> list[str]:
     return files
 
 
-def open_binary(path: str):
-    """Open a local path or URI for binary reading (streaming)."""
+def open_binary(path: str, random_access: bool = False):
+    """Open a local path or URI for binary reading: streaming, or ``random_access`` (e.g. for a Parquet footer)."""
     if _has_scheme(path):
         import pyarrow.fs as pafs
 
         fs, p = pafs.FileSystem.from_uri(path)
-        return fs.open_input_stream(p)
-    return open(path, "rb")
-
-
-def open_binary_file(path: str):
-    """Open a local path or URI for random-access binary reading (e.g. a Parquet footer)."""
-    if _has_scheme(path):
-        import pyarrow.fs as pafs
-
-        fs, p = pafs.FileSystem.from_uri(path)
-        return fs.open_input_file(p)
+        return fs.open_input_file(p) if random_access else fs.open_input_stream(p)
     return open(path, "rb")
 
 

@@ -10,10 +10,8 @@ import os
 from functools import lru_cache
 
 import pyarrow as pa
-
-from pyspark.sql import functions as F
-
 from pydantic import Field
+from pyspark.sql import functions as F
 
 from curation.file_source import READ_SCHEMA, expand_inputs, read_files
 from curation.schema import DOC_SCHEMA
@@ -58,13 +56,13 @@ def parquet_footers(files: tuple[str, ...], text_field: str):
     None when a row group has no null count."""
     import pyarrow.parquet as pq
 
-    from curation.file_source import open_binary_file
+    from curation.file_source import open_binary
 
     if len(files) > FOOTER_FILES:
         return -1, None, None
     rows, nulls, schema = 0, 0, None
     for f in files:
-        with open_binary_file(f) as fh:
+        with open_binary(f, random_access=True) as fh:
             meta = pq.read_metadata(fh)
         schema = schema or meta.schema.to_arrow_schema()
         rows += meta.num_rows
@@ -76,12 +74,6 @@ def parquet_footers(files: tuple[str, ...], text_field: str):
             else:
                 nulls = None
     return rows, nulls, schema
-
-
-def parquet_null_texts(files: tuple[str, ...], text_field: str) -> tuple[int, int | None]:
-    """(rows, rows whose text is null) of Parquet files (see :func:`parquet_footers`)."""
-    rows, nulls, _ = parquet_footers(files, text_field)
-    return rows, nulls
 
 
 def _read_schema(arrow_schema, columns: list[str]):
@@ -101,13 +93,13 @@ def read_parquet(spark, inp):
     Runs entirely in the JVM (no Python pass over the text); a null ``text`` is an error row. The frame is cheap to
     recompute, so ingest does not copy it unless it is the last stage (see ``IngestStage``). Without an ``id``
     column, a document's id is ``<file name>:<row index in the file>``, whatever the file splits. When the files'
-    statistics show no null text, the frame has no reject condition to evaluate (see :func:`parquet_null_texts`).
+    statistics show no null text, the frame has no reject condition to evaluate (see :func:`parquet_footers`).
     """
     from curation.spark_runtime import spark_schema
 
     files = expand_inputs(inp.path)
     text_field = inp.options.get("text_field", "text")
-    _, _, arrow_schema = parquet_footers(tuple(files), text_field)
+    _, nulls, arrow_schema = parquet_footers(tuple(files), text_field)
     schema = _read_schema(arrow_schema, ["id", text_field, "source", "url"]) if arrow_schema is not None else None
     df = (spark.read.schema(schema) if schema is not None else spark.read).parquet(*files)
     if text_field not in df.columns:
@@ -123,7 +115,7 @@ def read_parquet(spark, inp):
                    else F.lit(inp.source)),
         "url": F.col("url").cast("string") if "url" in cols else F.lit(None),
         "format": F.lit("parquet"),
-        "reason": (F.lit(None) if parquet_null_texts(tuple(files), text_field)[1] == 0 else
+        "reason": (F.lit(None) if nulls == 0 else
                    F.when(F.col("text").isNull(), F.lit("error: null text"))),
     }
     return df.select(*[exprs.get(name, F.lit(None)).cast(types[name]).alias(name) for name in READ_SCHEMA.names])
@@ -176,8 +168,8 @@ class IngestStage(Stage):
             if ctx.materialize or self.params.materialize:  # kept and rejected: two filters of the cheap frame
                 return StageResult(kept=raw.where(F.col("reason").isNull()).drop("reason"),
                                    rejected=raw.where(F.col("reason").isNotNull()))
-            counts = [parquet_null_texts(tuple(expand_inputs(inp.path)), inp.options.get("text_field", "text"))
-                      for inp in ctx.spec.inputs]
-            known = sum(rows for rows, _ in counts) if all(nulls == 0 for _, nulls in counts) else None
+            counts = [parquet_footers(tuple(expand_inputs(inp.path)), inp.options.get("text_field", "text"))
+                      for inp in ctx.spec.inputs]  # read by the reader just now: cached
+            known = sum(rows for rows, _, _ in counts) if all(nulls == 0 for _, nulls, _ in counts) else None
             return StageResult(combined=raw, lazy=True, known_rows=known)
         return StageResult(combined=raw)

@@ -658,22 +658,22 @@ def keep_rank(table: pa.Table, keep: list[str]) -> np.ndarray:
     """Each row's position in the keep order (0 = kept first): the order of
     :func:`curation.connected_components.keep_order`, nulls last, ties broken by id. ``length`` is a column of
     ``table``; annotations it lacks are skipped."""
+    from curation.connected_components import keep_items
     from curation.schema import ANNOTATIONS
 
     sort_keys = []
     columns = {}
-    for item in keep:
-        name, _, direction = item.strip().partition(" ")
-        direction = direction.strip().lower() or "asc"
+    items = keep_items(keep)
+    for name, descending in items:
         if name in table.column_names:
             column = table.column(name)
             if pa.types.is_floating(column.type):  # NaN is unknown, like null (as in keep_order)
                 column = pc.if_else(pc.is_nan(column), pa.scalar(None, column.type), column)
             columns[f"k{len(sort_keys)}"] = column
-            sort_keys.append((f"k{len(sort_keys)}", "descending" if direction == "desc" else "ascending", "at_end"))
+            sort_keys.append((f"k{len(sort_keys)}", "descending" if descending else "ascending", "at_end"))
         elif name not in ANNOTATIONS:
-            raise ValueError(f"keep order {item!r}: no column {name!r}")
-    if "id" not in [item.strip().partition(" ")[0] for item in keep]:
+            raise ValueError(f"keep order {name!r}: no column {name!r}")
+    if "id" not in [name for name, _ in items]:
         columns[f"k{len(sort_keys)}"] = table.column("id")
         sort_keys.append((f"k{len(sort_keys)}", "ascending", "at_end"))
     order = pc.sort_indices(pa.table(columns), sort_keys=sort_keys).to_numpy()
@@ -897,7 +897,7 @@ def distinct_pairs(pairs: pa.Table) -> tuple[np.ndarray, np.ndarray, np.ndarray]
 def duplicate_decisions(docs, p: MinHashParams, bands: int, rows: int, seed: int):
     """(DataFrame of ``DECISION_SCHEMA`` rows for ``docs``, number of distinct candidate pairs, where the pairs were
     verified and decided: in one task, or distributed)."""
-    from curation.connected_components import keep_order
+    from curation.connected_components import keep_items, keep_order
     from curation.spark_runtime import checkpoint_counted, checkpoint_observed, spark_schema
 
     spark = docs.sparkSession
@@ -918,7 +918,7 @@ def duplicate_decisions(docs, p: MinHashParams, bands: int, rows: int, seed: int
         if 2 * n_pairs <= p.broadcast_rows:
             members = F.broadcast(members)
     # the candidates, read once: handle, id, what the keep order needs and, to verify, the text
-    keep_columns = [c for c in dict.fromkeys(item.split()[0] for item in p.keep)
+    keep_columns = [c for c in dict.fromkeys(name for name, _ in keep_items(p.keep))
                     if c in docs.columns and c not in ("id", "text")]
     columns = [F.col("id"), F.length("text").alias("length"), *map(F.col, keep_columns),
                *([F.col("text")] if p.verify else [])]
