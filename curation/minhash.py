@@ -815,16 +815,19 @@ class MinHashStage(Stage):
         decisions, seen = checkpoint_observed(decisions, exact=F.count("exact_of"), near=F.count("cluster_dup_of"))
         n_decisions = int(seen["rows"])
         out = annotate(base, decisions, n_decisions, p.broadcast_rows, searched_if, p.exact)
-        # the same annotations alone (id and this stage's columns), which the runner may store instead of a copy
-        narrow = annotate(base.select("id", *(["exact_dup_of"] if searched_if else [])), decisions, n_decisions,
-                          p.broadcast_rows, searched_if, p.exact).drop(*(["exact_dup_of"] if searched_if else []))
+        # the annotations of the documents that have a duplicate (the others are clusters of one), which the runner
+        # may store instead of a copy; annotated() puts the documents together from them
+        sparse = decisions.coalesce(1).sortWithinPartitions("id").select("id", *([F.col("exact_of").alias("exact_dup_of")] if p.exact else []),
+                                  F.col("cluster").alias("dup_cluster"), F.col("cluster_size").alias("dup_cluster_size"),
+                                  F.col("cluster_dup_of").alias("dup_of"))
         ctx.log(f"[{ctx.stage_name}] minhash {p.num_perm} perms, {bands} bands x {rows} rows, "
                 f"{p.ngram}-gram shingles, threshold {p.threshold}, verify={p.verify}, exact={p.exact}")
         stats = {"bands": bands, "rows": rows, "num_perm": p.num_perm, "candidate_pairs": n_pairs,
                  "decided": decided, "near_duplicates": int(seen["near"])}
         if p.exact:
             stats["exact_duplicates"] = int(seen["exact"])
-        return StageResult(kept=out, annotations=narrow, lazy_rows=p.broadcast_rows, extra_stats=stats)
+        return StageResult(kept=out, annotations=sparse, sparse_annotations=True, lazy_rows=p.broadcast_rows,
+                           extra_stats=stats)
 
     def _base(self, df):
         """(the input without the columns this stage writes, the SQL condition of the rows it searches or None)."""
@@ -832,7 +835,8 @@ class MinHashStage(Stage):
         return base, ("exact_dup_of IS NULL" if "exact_dup_of" in base.columns else None)
 
     def annotated(self, df, annotations, ctx: StageContext):
-        """The input with the stored annotations: only the rows of documents that have a duplicate are joined (a
+        """The input with the stored annotations (rows of the documents that have a duplicate; a folder written
+        before they were stored sparsely has a row for every document): the rows with a duplicate are joined (a
         broadcast of a few rows per hundred documents), the others' annotations follow from their ids."""
         p: MinHashParams = self.params
         base, searched_if = self._base(df)

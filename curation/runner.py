@@ -274,7 +274,7 @@ class Runner:
                 res: StageResult = stage.apply(df_in, ctx)
                 if (res.annotations is not None and res.rejected is None and not ctx.materialize
                         and upstream is not None and upstream.kept <= res.lazy_rows):
-                    w = self._write_annotations(res, name, kept_tmp)
+                    w = self._write_annotations(res, name, kept_tmp, upstream.kept)
                 elif res.lazy and res.combined is not None and not ctx.materialize:
                     w = self._write_lazy(res, name, kept_tmp, rej_tmp)
                 else:
@@ -330,12 +330,14 @@ class Runner:
         self.log(f"[{name}] in {n_in:,}  kept {n_kept:,}  rejected {n_rej:,}  ({seconds:.1f} s)")
         return stats, frame
 
-    def _write_annotations(self, res: StageResult, name: str, kept_tmp: str) -> _Written:
+    def _write_annotations(self, res: StageResult, name: str, kept_tmp: str, n_in: int) -> _Written:
         """An annotation-only stage: only its annotation table is written; the documents stay where its input has
-        them."""
+        them. It rejects nothing: it keeps its ``n_in`` input documents (a full table has a row for each)."""
         self._check_columns(res.kept, name)
-        n_kept, _ = _write_counted(res.annotations, kept_tmp)
-        return _Written(n_kept, res.kept.schema, frame=res.kept, annotation_schema=res.annotations.schema)
+        n_rows, _ = _write_counted(res.annotations, kept_tmp)
+        if not res.sparse_annotations and n_rows != n_in:
+            raise ReconciliationError(f"stage {name}: {n_rows} annotation rows for {n_in} documents")
+        return _Written(n_in, res.kept.schema, frame=res.kept, annotation_schema=res.annotations.schema)
 
     def _write_lazy(self, res: StageResult, name: str, kept_tmp: str, rej_tmp: str) -> _Written:
         """A stage whose documents are cheap to plan again: only the rejected rows are written, every row counted on

@@ -49,7 +49,9 @@ class StageResult:
     ``known_rows`` (with ``lazy``): the number of rows of ``combined``, known without a job, none of them rejected
     (e.g. from Parquet footers); the runner then writes nothing at all.
     ``annotations`` (for a stage that only adds columns and rejects nothing): ``id`` and the added columns, one row
-    per input document. Unless the stage is the spec's last or its input has more than ``lazy_rows`` documents, the
+    per input document; with ``sparse_annotations``, only the rows of the documents whose values differ from those
+    the stage's :meth:`Stage.annotated` gives a document without a row (e.g. minhash: the documents that have a
+    duplicate). Unless the stage is the spec's last or its input has more than ``lazy_rows`` documents, the
     runner stores this narrow table as the stage's output instead of a copy of the documents, and later stages read
     the input put together with it by :meth:`Stage.annotated` (``stats.json`` says ``"lazy": "annotations"``).
     ``reasons``: every reason the rejected rows can carry, when the stage knows them in advance (select rules); the
@@ -64,6 +66,7 @@ class StageResult:
     lazy: bool = False
     known_rows: int | None = None
     annotations: Any = None
+    sparse_annotations: bool = False
     lazy_rows: int = 0
     reasons: list[str] | None = None
 
