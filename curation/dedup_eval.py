@@ -102,7 +102,10 @@ def score(clusters: list[list[str]], removed: set[str], truth: set[tuple[str, st
 
 def clusters_from_annotated(table: pa.Table) -> tuple[list[list[str]], list[str]]:
     """Predicted clusters (size >= 2) and removed ids from an annotated table (id, dup_cluster, dup_of and
-    optionally exact_dup_of). Exact duplicates join the cluster of the document they duplicate."""
+    optionally exact_dup_of). Exact duplicates join the cluster of the document they duplicate.
+
+    A sparse table (minhash's stored annotations: rows of the documents that have a duplicate only) gives the same
+    result: a document missing from it is a cluster of one, joined by its exact duplicates."""
     cols = table.column_names
     ids = table.column("id").to_pylist()
     cluster = table.column("dup_cluster").to_pylist()
@@ -111,8 +114,12 @@ def clusters_from_annotated(table: pa.Table) -> tuple[list[list[str]], list[str]
     cluster_of = {i: c for i, c in zip(ids, cluster) if c is not None}
     groups: dict[str, list[str]] = defaultdict(list)
     removed = []
+    present = set(ids)
     for i, e, d in zip(ids, exact, dup_of):
         representative = e if e is not None else i
+        if representative not in present:  # the kept document of an exact group, not stored (no near duplicate)
+            present.add(representative)
+            groups[representative].append(representative)
         groups[cluster_of.get(representative, representative)].append(i)
         if e is not None or d is not None:
             removed.append(i)

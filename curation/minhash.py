@@ -924,9 +924,9 @@ def duplicate_decisions(docs, p: MinHashParams, bands: int, rows: int, seed: int
     # the candidates, read once: handle, id, what the keep order needs and, to verify, the text
     keep_columns = [c for c in dict.fromkeys(name for name, _ in keep_items(p.keep))
                     if c in docs.columns and c not in ("id", "text")]
-    columns = [F.col("id"), F.length("text").alias("length"), *map(F.col, keep_columns),
-               *([F.col("text")] if p.verify else [])]
-    found = docs.select(F.xxhash64("id").alias("h"), *columns).join(members, "h", "left_semi")
+    # (lengths after the semi-join: counting the characters of every text costs as much as reading it)
+    found = (docs.select(F.xxhash64("id").alias("h"), "id", "text", *keep_columns).join(members, "h", "left_semi")
+             .select("h", "id", F.length("text").alias("length"), *keep_columns, *(["text"] if p.verify else [])))
 
     def in_one_task(candidates):  # verify every pair and decide in one task (no joins, no shuffle of texts)
         verify, ngram, nfkc, threshold, keep = p.verify, p.ngram, p.nfkc, p.threshold, list(p.keep)
