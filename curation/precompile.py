@@ -4,6 +4,8 @@
   every Python worker that needs them (~3.6 CPU-s per process on the 2-core reference machine); with it, a worker
   loads them from the cache (~0.1 s). The cache is keyed on the source files, so editing a kernel recompiles it at
   its next use.
+- the jar of ``curation/jvm/NioLocalFileSystem.java`` (see ``spark_runtime.use_local_fs_jar``), when a JDK's
+  ``javac`` is there; built before the archive, whose class path includes it.
 - a class-data-sharing archive for the Spark driver JVM (see ``spark_runtime.jvm_archive``): the built-in sample
   through ``pipelines/demo.yaml`` and ``pipelines/dedup.yaml`` in a JVM that dumps the classes it loaded at exit.
   Kept when the JDK and Spark jars it was built for are unchanged; ``--force`` rebuilds it.
@@ -97,6 +99,42 @@ def _check(archive: str) -> None:
         raise SystemExit(f"the archive check failed (sum {got}, JVM exit {code})")
 
 
+def local_fs_jar(force: bool = False) -> Path | None:
+    """Compile ``curation/jvm/NioLocalFileSystem.java`` against Spark's Hadoop jar into the environment's jar."""
+    import shutil
+    import zipfile
+
+    from pyspark.find_spark_home import _find_spark_home
+
+    from curation.spark_runtime import LOCAL_FS_SOURCE, _java_home, local_fs_jar_path
+
+    path = local_fs_jar_path()
+    if path.is_file() and not force:
+        print(f"local file system jar up to date: {path}")
+        return path
+    java_home = _java_home()
+    javac = java_home / "bin" / "javac" if java_home is not None else None
+    javac = str(javac) if javac is not None and javac.exists() else shutil.which("javac")
+    api = sorted((Path(_find_spark_home()) / "jars").glob("hadoop-client-api-*.jar"))
+    if javac is None or not api:
+        print("no javac (or no Hadoop jar): Hadoop's own local file system is used (it forks chmod per file)")
+        return None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="curation-javac-") as tmp:
+        subprocess.run([javac, "-nowarn", "-cp", str(api[0]), "-d", tmp, str(LOCAL_FS_SOURCE)], check=True)
+        part = path.with_name(f"{path.stem}.{os.getpid()}.tmp")
+        with zipfile.ZipFile(part, "w", zipfile.ZIP_DEFLATED) as jar:
+            jar.writestr("META-INF/MANIFEST.MF", "Manifest-Version: 1.0\n")
+            for f in sorted(Path(tmp).rglob("*.class")):
+                jar.write(f, f.relative_to(tmp).as_posix())
+        os.replace(part, path)
+    for old in path.parent.glob("curation-hadoop-*.jar"):  # earlier sources' jars
+        if old != path:
+            old.unlink(missing_ok=True)
+    print(f"local file system jar built: {path}")
+    return path
+
+
 def jvm_archive(force: bool = False) -> Path | None:
     from curation.spark_runtime import (JVM_ARCHIVE_ENV, jvm_archive_complete, jvm_archive_key, jvm_archive_path,
                                         jvm_archive_sidecar)
@@ -143,6 +181,10 @@ def main(argv: list[str] | None = None) -> None:
         return _check(args[1])
     numba_kernels()
     if "--no-jvm" not in args:
+        try:
+            local_fs_jar(force="--force" in args)
+        except (subprocess.CalledProcessError, OSError) as exc:  # an optimisation: never fatal
+            print(f"local file system jar not built ({exc}); Hadoop's own is used", file=sys.stderr)
         try:
             jvm_archive(force="--force" in args)
         except (subprocess.CalledProcessError, SystemExit, OSError) as exc:  # an optimisation: never fatal

@@ -93,6 +93,8 @@ def get_spark(
     settings["spark.executorEnv.PYTHONWARNINGS"] = "ignore::FutureWarning"
     warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas")
     settings.update(conf or {})
+    if effective_master and effective_master.startswith("local"):
+        use_local_fs_jar(settings)
     settings["spark.driver.extraJavaOptions"] = driver_java_options(effective_master, settings)
     for k, v in settings.items():
         builder = builder.config(k, v)
@@ -102,6 +104,49 @@ def get_spark(
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
     return spark
+
+
+# ---- The local file system without forked chmods ----
+#
+# Without Hadoop's native library (pip's pyspark has none), Hadoop's local file system forks a `chmod` process for
+# every file and folder it creates: ~55 per dedup run, ~13 ms of CPU per created file with its checksum file and
+# folder. curation/jvm/NioLocalFileSystem.java sets the same permissions through java.nio; `python -m
+# curation.precompile` (run by `make setup`) compiles it into a jar in the environment when a JDK is there, and
+# local sessions put that jar on the driver's class path and use it for file: paths (unless the caller sets
+# spark.hadoop.fs.file.impl). Without the jar, Hadoop's own class is used.
+
+LOCAL_FS_CLASS = "curation.hadoop.NioLocalFileSystem"
+LOCAL_FS_SOURCE = Path(__file__).with_name("jvm") / "NioLocalFileSystem.java"
+
+
+def _cache_dir() -> Path:
+    """Where built JVM artefacts live: inside the environment (their lifetime is the install's)."""
+    root = os.environ.get("CURATION_CACHE_DIR")
+    return Path(root) if root else Path(sys.prefix) / "var" / "curation"
+
+
+def local_fs_jar_path() -> Path:
+    """Where the jar of :data:`LOCAL_FS_SOURCE` lives, named after a digest of the source."""
+    import hashlib
+
+    return _cache_dir() / f"curation-hadoop-{hashlib.sha256(LOCAL_FS_SOURCE.read_bytes()).hexdigest()[:12]}.jar"
+
+
+def local_fs_jar() -> Path | None:
+    """The built jar of the current source, or None."""
+    path = local_fs_jar_path()
+    return path if path.is_file() else None
+
+
+def use_local_fs_jar(settings: dict[str, str]) -> None:
+    """Put the local file system's jar (when built) on the driver's class path, after the caller's entries, and use
+    its class for file: paths unless the caller chose one."""
+    jar = local_fs_jar()
+    if jar is None:
+        return
+    own = settings.get("spark.driver.extraClassPath")
+    settings["spark.driver.extraClassPath"] = os.pathsep.join([*([own] if own else []), str(jar)])
+    settings.setdefault("spark.hadoop.fs.file.impl", LOCAL_FS_CLASS)
 
 
 # ---- Class-data sharing for the driver JVM we start ----
@@ -146,14 +191,14 @@ def jvm_archive_key() -> str | None:
     jars = Path(_find_spark_home()) / "jars"
     for jar in sorted(jars.glob("*.jar")):
         h.update(f"{jar.name}:{jar.stat().st_size}".encode())
+    own = local_fs_jar()  # on the class path when built: the archive is for that class path
+    h.update(f"own:{own.name if own else None}".encode())
     return h.hexdigest()[:16]
 
 
 def jvm_archive_path(key: str) -> Path:
     """Where the archive for ``key`` lives: inside the environment (its lifetime is the Spark install's)."""
-    root = os.environ.get("CURATION_CACHE_DIR")
-    base = Path(root) if root else Path(sys.prefix) / "var" / "curation"
-    return base / f"spark-driver-{key}.jsa"
+    return _cache_dir() / f"spark-driver-{key}.jsa"
 
 
 def jvm_archive() -> Path | None:
@@ -195,7 +240,10 @@ def driver_java_options(master: str | None, settings: dict[str, str]) -> str:
         # and its code runs ~14% faster after that, which pays back only past ~1M documents in one local run.
         # A long local job passes -XX:TieredStopAtLevel=4 in spark.driver.extraJavaOptions.
         options.append("-XX:TieredStopAtLevel=1")
-    archive = jvm_archive() if master and "spark.driver.extraClassPath" not in settings else None
+    own_jar = local_fs_jar()
+    class_path = settings.get("spark.driver.extraClassPath")  # the archive holds the classes of its class path
+    ours_only = class_path is None or (own_jar is not None and class_path == str(own_jar))
+    archive = jvm_archive() if master and ours_only else None
     if archive is not None:  # the driver JVM is ours to start: map the classes it loads from the archive
         options += [_java_arg(f"-XX:SharedArchiveFile={archive}"), "-Xlog:cds*=off"]
     options += [o for o in [settings.get("spark.driver.extraJavaOptions")] if o]

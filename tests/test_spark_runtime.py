@@ -1,4 +1,5 @@
-"""The driver JVM's options and its class archive (spark_runtime.driver_java_options / jvm_archive)."""
+"""The driver JVM's options, its class archive (spark_runtime.driver_java_options / jvm_archive) and the local
+file system class (spark_runtime.use_local_fs_jar)."""
 import json
 import os
 from pathlib import Path
@@ -6,7 +7,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from curation.spark_runtime import driver_java_options, jvm_archive, jvm_archive_key, jvm_archive_path
+from curation.spark_runtime import (LOCAL_FS_CLASS, driver_java_options, jvm_archive, jvm_archive_key,
+                                    jvm_archive_path, local_fs_jar, local_fs_jar_path, use_local_fs_jar)
 
 
 def test_local_driver_gets_c1_and_log4j_and_callers_options_last(monkeypatch):
@@ -60,6 +62,51 @@ def test_session_driver_maps_the_built_archive(spark):
     # the JVM unmaps an archive it cannot validate; a mapped one is in use
     assert str(archive) in maps.read_text()
     assert os.path.getsize(archive) == json.loads(archive.with_suffix(".json").read_text())["bytes"]
+
+
+def test_local_fs_jar_joins_the_class_path_and_the_callers_choice_wins(monkeypatch, tmp_path):
+    monkeypatch.setenv("CURATION_CACHE_DIR", str(tmp_path))
+    settings = {}
+    use_local_fs_jar(settings)
+    assert settings == {}  # not built: Hadoop's own file system
+    jar = local_fs_jar_path()
+    assert jar.parent == tmp_path
+    jar.write_bytes(b"PK")
+    use_local_fs_jar(settings)
+    assert settings == {"spark.driver.extraClassPath": str(jar), "spark.hadoop.fs.file.impl": LOCAL_FS_CLASS}
+    mine = {"spark.driver.extraClassPath": "/x.jar", "spark.hadoop.fs.file.impl": "org.apache.hadoop.fs.LocalFileSystem"}
+    use_local_fs_jar(mine)
+    assert mine == {"spark.driver.extraClassPath": f"/x.jar{os.pathsep}{jar}",
+                    "spark.hadoop.fs.file.impl": "org.apache.hadoop.fs.LocalFileSystem"}
+    monkeypatch.setenv("CURATION_JVM_ARCHIVE", str(tmp_path / "a.jsa"))
+    # the archive is built on a class path holding this jar: kept with it alone, not with the caller's entries
+    assert "SharedArchiveFile" in driver_java_options("local[*]", {"spark.driver.extraClassPath": str(jar)})
+    assert "SharedArchiveFile" not in driver_java_options("local[*]", mine)
+
+
+def test_session_creates_files_with_hadoops_permissions_through_the_local_fs(spark, tmp_path):
+    """The session's file: paths go through curation.hadoop.NioLocalFileSystem (no chmod process per file): files
+    and folders get the modes Hadoop's own class gives them; modes java.nio cannot set fall back to it."""
+    if local_fs_jar() is None:
+        assert not os.environ.get("CI"), "make setup built no local file system jar (see python -m curation.precompile)"
+        pytest.skip("no local file system jar built (needs javac)")
+    jvm = spark._jvm
+    conf = spark._jsc.hadoopConfiguration()
+    out = tmp_path / "out"
+    fs = jvm.org.apache.hadoop.fs.Path(out.as_uri()).getFileSystem(conf)
+    assert fs.getClass().getName() == LOCAL_FS_CLASS
+    spark.range(10, numPartitions=2).write.parquet(str(out))
+    files = sorted(out.rglob("*"))
+    assert any(f.name.endswith(".parquet") for f in files) and any(f.name.endswith(".crc") for f in files)
+    umask = int(conf.get("fs.permissions.umask-mode", "022"), 8)
+    assert {oct(out.stat().st_mode & 0o7777)} == {oct(0o777 & ~umask)}
+    assert {oct(f.stat().st_mode & 0o7777) for f in files if f.is_file()} == {oct(0o666 & ~umask)}
+    perm = jvm.org.apache.hadoop.fs.permission.FsPermission
+    part = next(f for f in files if f.name.endswith(".parquet"))
+    fs.setPermission(jvm.org.apache.hadoop.fs.Path(part.as_uri()), perm(0o640))
+    assert part.stat().st_mode & 0o7777 == 0o640
+    fs.setPermission(jvm.org.apache.hadoop.fs.Path(out.as_uri()), perm(0o1777))  # sticky: Hadoop's own chmod
+    assert out.stat().st_mode & 0o7777 == 0o1777
 
 
 def _pids_of_workers(batches):
