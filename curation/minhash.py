@@ -817,9 +817,10 @@ class MinHashStage(Stage):
         out = annotate(base, decisions, n_decisions, p.broadcast_rows, searched_if, p.exact)
         # the annotations of the documents that have a duplicate (the others are clusters of one), which the runner
         # may store instead of a copy; annotated() puts the documents together from them
-        sparse = decisions.coalesce(1).sortWithinPartitions("id").select("id", *([F.col("exact_of").alias("exact_dup_of")] if p.exact else []),
-                                  F.col("cluster").alias("dup_cluster"), F.col("cluster_size").alias("dup_cluster_size"),
-                                  F.col("cluster_dup_of").alias("dup_of"))
+        sparse = decisions.coalesce(1).sortWithinPartitions("id").select(
+            "id", *([F.col("exact_of").alias("exact_dup_of")] if p.exact else []),
+            F.col("cluster").alias("dup_cluster"), F.col("cluster_size").alias("dup_cluster_size"),
+            F.col("cluster_dup_of").alias("dup_of"))
         ctx.log(f"[{ctx.stage_name}] minhash {p.num_perm} perms, {bands} bands x {rows} rows, "
                 f"{p.ngram}-gram shingles, threshold {p.threshold}, verify={p.verify}, exact={p.exact}")
         stats = {"bands": bands, "rows": rows, "num_perm": p.num_perm, "candidate_pairs": n_pairs,
