@@ -104,9 +104,7 @@ def local_fs_jar(force: bool = False) -> Path | None:
     import shutil
     import zipfile
 
-    from pyspark.find_spark_home import _find_spark_home
-
-    from curation.spark_runtime import LOCAL_FS_SOURCE, _java_home, local_fs_jar_path
+    from curation.spark_runtime import LOCAL_FS_SOURCE, _java_home, hadoop_api_jar, local_fs_jar_path
 
     path = local_fs_jar_path()
     if path.is_file() and not force:
@@ -115,13 +113,15 @@ def local_fs_jar(force: bool = False) -> Path | None:
     java_home = _java_home()
     javac = java_home / "bin" / "javac" if java_home is not None else None
     javac = str(javac) if javac is not None and javac.exists() else shutil.which("javac")
-    api = sorted((Path(_find_spark_home()) / "jars").glob("hadoop-client-api-*.jar"))
-    if javac is None or not api:
+    api = hadoop_api_jar()
+    if javac is None or api is None:
         print("no javac (or no Hadoop jar): Hadoop's own local file system is used (it forks chmod per file)")
         return None
     path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="curation-javac-") as tmp:
-        subprocess.run([javac, "-nowarn", "-cp", str(api[0]), "-d", tmp, str(LOCAL_FS_SOURCE)], check=True)
+        # class files for Java 17, the oldest JVM Spark 4 runs on, whatever JDK compiles them
+        subprocess.run([javac, "-nowarn", "--release", "17", "-cp", str(api), "-d", tmp, str(LOCAL_FS_SOURCE)],
+                       check=True)
         part = path.with_name(f"{path.stem}.{os.getpid()}.tmp")
         with zipfile.ZipFile(part, "w", zipfile.ZIP_DEFLATED) as jar:
             jar.writestr("META-INF/MANIFEST.MF", "Manifest-Version: 1.0\n")

@@ -125,11 +125,23 @@ def _cache_dir() -> Path:
     return Path(root) if root else Path(sys.prefix) / "var" / "curation"
 
 
+def hadoop_api_jar() -> Path | None:
+    """Spark's Hadoop client API jar, which the local file system class is compiled against."""
+    from pyspark.find_spark_home import _find_spark_home
+
+    jars = sorted((Path(_find_spark_home()) / "jars").glob("hadoop-client-api-*.jar"))
+    return jars[0] if jars else None
+
+
 def local_fs_jar_path() -> Path:
-    """Where the jar of :data:`LOCAL_FS_SOURCE` lives, named after a digest of the source."""
+    """Where the jar of :data:`LOCAL_FS_SOURCE` lives, named after a digest of the source and of the Hadoop jar it
+    was compiled against (another Spark install needs its own build; until then Hadoop's class is used)."""
     import hashlib
 
-    return _cache_dir() / f"curation-hadoop-{hashlib.sha256(LOCAL_FS_SOURCE.read_bytes()).hexdigest()[:12]}.jar"
+    h = hashlib.sha256(LOCAL_FS_SOURCE.read_bytes())
+    api = hadoop_api_jar()
+    h.update(f"{api.name}:{api.stat().st_size}".encode() if api else b"no hadoop jar")
+    return _cache_dir() / f"curation-hadoop-{h.hexdigest()[:12]}.jar"
 
 
 def local_fs_jar() -> Path | None:
