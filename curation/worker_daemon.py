@@ -47,8 +47,13 @@ def preload() -> None:
 
 
 if __name__ == "__main__":
+    import contextlib
+
     try:
-        preload()
+        # the daemon's standard output carries its port to Spark: anything a module prints while loading goes to
+        # standard error instead (otherwise Spark fails with "Bad data in ... standard output")
+        with contextlib.redirect_stdout(sys.stderr):
+            preload()
     except Exception as exc:  # noqa: BLE001 - the daemon must start regardless
         print(f"curation.worker_daemon: preload failed, workers import on their own: {exc!r}", file=sys.stderr)
     from pyspark.daemon import manager

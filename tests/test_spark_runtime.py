@@ -137,3 +137,23 @@ def test_workers_fork_from_a_daemon_that_preloaded_arrow_and_the_numba_kernels(s
     threads = [(Path(f"/proc/{daemon.pid}/task") / t / "comm").read_text().strip()
                for t in os.listdir(f"/proc/{daemon.pid}/task")]
     assert len(threads) <= 2 and sum(t != "jemalloc_bg_thd" for t in threads) == 1, threads
+
+
+def test_daemon_sends_its_port_even_when_preloading_prints():
+    """Spark reads the daemon's port from its standard output: a module printing while the daemon preloads (here
+    numba's cache debugging) must not corrupt it."""
+    import struct
+    import subprocess
+    import sys
+
+    env = {**os.environ, "NUMBA_DEBUG_CACHE": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "curation.worker_daemon"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    try:
+        port = struct.unpack("!i", proc.stdout.read(4))[0]
+    finally:
+        proc.stdin.close()  # the daemon exits at the end of its standard input
+        err = proc.stderr.read().decode()
+        proc.wait(timeout=60)
+    assert 1024 <= port <= 65535, port
+    assert "[cache] index loaded" in err  # what was printed went to standard error
