@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 import warnings
+from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -133,15 +134,22 @@ def hadoop_api_jar() -> Path | None:
     return jars[0] if jars else None
 
 
-def local_fs_jar_path() -> Path:
-    """Where the jar of :data:`LOCAL_FS_SOURCE` lives, named after a digest of the source and of the Hadoop jar it
-    was compiled against (another Spark install needs its own build; until then Hadoop's class is used)."""
+@lru_cache(maxsize=1)
+def _local_fs_digest() -> str:
+    """Digest of the source and the Hadoop jar it compiles against: fixed for a process (a session start asks for
+    the jar three times: class path, archive key, archive choice)."""
     import hashlib
 
     h = hashlib.sha256(LOCAL_FS_SOURCE.read_bytes())
     api = hadoop_api_jar()
     h.update(f"{api.name}:{api.stat().st_size}".encode() if api else b"no hadoop jar")
-    return _cache_dir() / f"curation-hadoop-{h.hexdigest()[:12]}.jar"
+    return h.hexdigest()[:12]
+
+
+def local_fs_jar_path() -> Path:
+    """Where the jar of :data:`LOCAL_FS_SOURCE` lives, named after a digest of the source and of the Hadoop jar it
+    was compiled against (another Spark install needs its own build; until then Hadoop's class is used)."""
+    return _cache_dir() / f"curation-hadoop-{_local_fs_digest()}.jar"
 
 
 def local_fs_jar() -> Path | None:
