@@ -30,12 +30,34 @@ LEDGER = "ledger.json"
 
 
 def write_parquet(df, path: str) -> None:
-    """Write a stage output (overwriting): no dictionary encoding on the columns whose values are all distinct."""
+    """Write a stage output (overwriting): no dictionary encoding on the columns whose values are all distinct.
+
+    In a local folder, the files' footers are then made byte-stable (:mod:`curation.parquet_footer`): the same rows
+    give the same bytes in any JVM. Elsewhere (``hdfs://``, ``s3a://``) the files are left as Spark wrote them."""
     writer = df.write.mode("overwrite")
     for name in DISTINCT_VALUED:
         if name in df.columns:
             writer = writer.option(f"parquet.enable.dictionary#{name}", "false")
     writer.parquet(path)
+    folder = local_folder(path, df.sparkSession)
+    if folder is not None:
+        from curation.parquet_footer import normalize_folder
+
+        normalize_folder(folder)
+
+
+def local_folder(path: str, spark):
+    """The local folder a Spark path names (a ``file:`` URI, or a plain path where the default file system is the
+    local one), or None for another file system."""
+    from pathlib import Path
+    from urllib.parse import unquote, urlparse
+
+    if path.startswith("file:"):
+        return Path(unquote(urlparse(path).path))
+    if ":" in path.split("/", 1)[0]:  # another scheme
+        return None
+    default = spark.sparkContext._jsc.hadoopConfiguration().get("fs.defaultFS") or "file:///"
+    return Path(path) if default.startswith("file:") else None
 
 
 def read_parquet(spark, path: str, schema=None):

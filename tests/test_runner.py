@@ -141,6 +141,7 @@ def test_same_inputs_and_seed_give_identical_outputs(spark, tmp_path):
         fa, fb = sorted((a / stage).glob("*.parquet")), sorted((b / stage).glob("*.parquet"))
         assert [f.name for f in fa] == [f.name for f in fb]
         assert [pq.read_table(f).to_pylist() for f in fa] == [pq.read_table(f).to_pylist() for f in fb]
+        assert [f.read_bytes() for f in fa] == [f.read_bytes() for f in fb]  # across JVMs: test_parquet_footer.py
 
 
 class _LosingParams(StageParams):
