@@ -18,8 +18,20 @@ def test_local_driver_gets_c1_and_log4j_and_callers_options_last(monkeypatch):
     assert opts.index("-XX:TieredStopAtLevel=1") < opts.index("-XX:TieredStopAtLevel=4")  # the caller's wins
     assert opts[-1] == "-Dx=1"
     assert not any("SharedArchiveFile" in o for o in opts)
-    cluster = driver_java_options("spark://head:7077", {})
-    assert "TieredStopAtLevel" not in cluster and "log4j2" in cluster
+    cluster = driver_java_options("spark://head:7077", {"spark.driver.memory": "2g"})
+    assert "TieredStopAtLevel" not in cluster and "log4j2" in cluster and "-Xms" not in cluster
+
+
+def test_local_driver_starts_with_its_whole_heap(monkeypatch):
+    """-Xms from spark.driver.memory in Spark's units (no unit: MiB); none without a driver memory; the caller's
+    own -Xms comes later and wins."""
+    monkeypatch.setenv("CURATION_JVM_ARCHIVE", "0")
+    for memory, want in (("2g", "-Xms2g"), ("2048", "-Xms2048m"), ("512mb", "-Xms512m"), ("4G", "-Xms4g")):
+        assert want in driver_java_options("local[*]", {"spark.driver.memory": memory}).split()
+    assert "-Xms" not in driver_java_options("local[*]", {})
+    assert "-Xms" not in driver_java_options("local[*]", {"spark.driver.memory": "lots"})
+    opts = driver_java_options("local[2]", {"spark.driver.memory": "2g", "spark.driver.extraJavaOptions": "-Xms1g"})
+    assert opts.split().index("-Xms2g") < opts.split().index("-Xms1g")
 
 
 def test_archive_used_only_when_complete(monkeypatch, tmp_path):
