@@ -148,8 +148,13 @@ def _apply_source(row: dict, source: str | None) -> None:
 
 def read_files(spark, paths: list[str], record_fn: Callable[[str, dict], Iterator[dict]], options: dict,
                source: str | None, fmt: str):
-    """DataFrame (``READ_SCHEMA``) of every record of every file; one Spark task per file."""
+    """DataFrame (``READ_SCHEMA``) of every record of every file; one Spark task per file.
+
+    ``meta.extract_seconds`` (a document's extraction CPU time) is kept only with the input option ``timings:
+    true``: it differs from run to run, and the same inputs must give the same bytes."""
     from curation.spark_runtime import map_partitions, paths_frame
+
+    timings = bool(options.get("timings", False))
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:
@@ -159,6 +164,8 @@ def read_files(spark, paths: list[str], record_fn: Callable[[str, dict], Iterato
                     for row in record_fn(path, options):
                         _apply_source(row, source)
                         row.setdefault("format", fmt)
+                        if not timings and row.get("meta"):
+                            row["meta"].pop("extract_seconds", None)
                         rows.append(row)
                         if len(rows) >= BATCH_ROWS:
                             yield rows_to_batch(rows, READ_SCHEMA)

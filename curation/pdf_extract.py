@@ -54,6 +54,7 @@ class PdfOptions(BaseModel):
     # transparent handwriting recognition) are OCR'd again rather than trusted.
     reocr_invisible_text: bool = True
     remove_headers_footers: bool = True
+    timings: bool = False  # keep meta.extract_seconds in the rows (see curation.file_source.read_files)
 
     @field_validator("ocr_backend")
     @classmethod

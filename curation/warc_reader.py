@@ -16,7 +16,8 @@ Row ids are ``<file name>@<record offset>`` (WARC-Record-IDs repeat when records
 record's own id is kept in ``meta.warc_record_id``).
 
 Input options: ``extractor`` (``auto`` | ``resiliparse`` | ``trafilatura``, see :mod:`curation.html_extract`),
-``max_payload_bytes`` (default 5 MiB), ``extract_time_limit_s`` (default 10).
+``max_payload_bytes`` (default 5 MiB), ``extract_time_limit_s`` (default 10), ``timings`` (default false; see
+:func:`curation.file_source.read_files`).
 """
 from __future__ import annotations
 
@@ -37,7 +38,7 @@ def read_warc(spark, inp):
     engine = inp.options.get("extractor", DEFAULT_ENGINE)
     if engine not in ENGINES:
         raise ValueError(f"unknown extractor {engine!r} in input {inp.path}; known: {', '.join(ENGINES)}")
-    unknown = set(inp.options) - {"extractor", "max_payload_bytes", "extract_time_limit_s"}
+    unknown = set(inp.options) - {"extractor", "max_payload_bytes", "extract_time_limit_s", "timings"}
     if unknown:
         raise ValueError(f"unknown warc input options {sorted(unknown)}")
     return read_files(spark, expand_inputs(inp.path), warc_records, inp.options, inp.source, "warc")

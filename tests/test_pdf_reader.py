@@ -43,6 +43,11 @@ def test_every_file_becomes_one_row(spark, pdf_dir):
     assert rows["not_a_pdf.pdf"]["reason"].startswith("error: not a PDF")
     assert rows["oversized.pdf"]["reason"].startswith("skipped: larger than max_bytes")
     assert rows["truncated.pdf"]["reason"] is not None or rows["truncated.pdf"]["text"] is not None
+    # extraction CPU time varies between runs: kept only with timings: true
+    assert {r["meta"]["extract_seconds"] for r in rows.values()} == {None}
+    timed = read_pdf(spark, SimpleNamespace(path=str(pdf_dir / "born_digital.pdf"), source=None,
+                                            options={"timings": True, "ocr": False})).collect()
+    assert timed[0]["meta"]["extract_seconds"] >= 0
 
 
 def test_bad_options_fail_on_the_driver(spark, pdf_dir):

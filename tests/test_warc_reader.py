@@ -150,3 +150,28 @@ def test_shared_warc_files_every_record_accounted_for(spark):
         assert broken in named
     kinds = Counter(r["reason"] for r in skipped)
     assert kinds["skipped: request record"] > 100 and kinds["skipped: HTTP status 404"] >= 2
+
+
+def test_same_crawl_gives_the_same_bytes_and_timings_only_when_asked(spark, tmp_path):
+    """Extraction CPU time differs from run to run, so ``meta.extract_seconds`` stays null unless the input asks
+    for it (``timings: true``): two ingests of the same crawl write byte-identical Parquet."""
+    from curation.runner import Runner, read_parquet
+    from curation.spec import load_spec
+
+    p = tmp_path / "crawl.warc.gz"
+    write_gz_warc(p, [warc_record("response", http_response(PAGE.encode()), uri=f"http://example.com/{i}")
+                      for i in range(20)])
+    outputs = []
+    for run, options in (("a", "{}"), ("b", "{}"), ("timed", "{timings: true}")):
+        spec = tmp_path / f"{run}.yaml"
+        spec.write_text(f"out: {tmp_path / run}\ninputs:\n  - {{format: warc, path: \"{p}\", options: {options}}}\n"
+                        "stages:\n  ingest: {}\n")
+        Runner(load_spec(spec), spark, log=lambda m: None).run()
+        outputs.append(tmp_path / run / "ingest")
+    a, b, timed = ([f.read_bytes() for f in sorted(d.glob("*.parquet"))] for d in outputs)
+    assert a and a == b
+    seconds = [r[0] for r in read_parquet(spark, str(outputs[0])).select("meta.extract_seconds").collect()]
+    assert len(seconds) == 20 and set(seconds) == {None}
+    seconds = [r[0] for r in read_parquet(spark, str(outputs[2])).select("meta.extract_seconds").collect()]
+    assert len(seconds) == 20 and all(s is not None and s >= 0 for s in seconds)
+    assert timed != a
