@@ -9,7 +9,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from curation.parquet_footer import FooterError, normalize_encodings
+from curation.parquet_footer import FooterError, normalize_encodings, normalize_folder
 from curation.runner import read_parquet, write_parquet
 
 REPO = Path(__file__).resolve().parents[1]
@@ -118,3 +118,7 @@ def test_not_parquet_or_cut_footer_is_an_error_and_file_untouched(tmp_path):
     with pytest.raises(FooterError):
         normalize_encodings(bad)
     assert bad.read_bytes() == bytes(cut)
+    # in a stage's folder an unreadable footer is left as written, with a warning; the others are still done
+    with pytest.warns(UserWarning, match="footer left as written"):
+        assert normalize_folder(tmp_path) == 0
+    assert bad.read_bytes() == bytes(cut) and junk.read_bytes() == b"not a parquet file at all"
