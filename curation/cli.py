@@ -54,7 +54,8 @@ def _load(spec_path: Path, overrides: list[str]):
 
 @app.command()
 def run(
-    spec_path: Path = typer.Argument(..., help="pipeline spec (YAML), e.g. pipelines/demo.yaml"),
+    spec_paths: List[Path] = typer.Argument(..., help="pipeline spec(s) (YAML), e.g. pipelines/demo.yaml; several "
+                                                      "run one after the other in one Spark session"),
     set_: List[str] = typer.Option([], "--set", help="override a spec value: --set stages.minhash.threshold=0.7"),
     force: bool = typer.Option(False, "--force", help="recompute every stage even if it completed earlier"),
     master: Optional[str] = typer.Option(None, help="Spark master (default: spec, else local[*] or spark-submit's)"),
@@ -62,19 +63,64 @@ def run(
     driver_memory: Optional[str] = typer.Option(None, help="Spark driver memory, e.g. 4g"),
     executor_memory: Optional[str] = typer.Option(None, help="Spark executor memory, e.g. 8g"),
 ):
-    """Run a pipeline spec. Finished stages are skipped on rerun; outputs land in the spec's `out` folder."""
-    from curation.runner import ReconciliationError, Runner, StageFailed
+    """Run a pipeline spec. Finished stages are skipped on rerun; outputs land in the spec's `out` folder.
+
+    Several specs run in order in one Spark session, started with the first spec's settings: the JVM's start-up and warm-up are paid once. `--set` applies to every spec; a later spec's `spark.conf` holds while it runs. The first spec that fails stops the batch."""  # noqa: E501
     from curation.spark_runtime import get_spark
+
+    specs = [_load(p, set_) for p in spec_paths]  # every spec checked before any runs
+    cli_conf = _parse_conf(conf)
+    first = specs[0]
+    spark = get_spark(master=master or first.spark.master, conf={**first.spark.conf, **cli_conf},
+                      driver_memory=driver_memory or first.spark.driver_memory,
+                      executor_memory=executor_memory or first.spark.executor_memory)
+    typer.echo(f"spark: master {spark.sparkContext.master}, default parallelism {spark.sparkContext.defaultParallelism}")
+    for i, (path, spec) in enumerate(zip(spec_paths, specs)):
+        if i and len(specs) > 1:
+            for name in ("master", "driver_memory", "executor_memory"):
+                mine, session = getattr(spec.spark, name), getattr(first.spark, name)
+                if mine != session and not (name == "master" and master):
+                    typer.echo(f"note: {path}: spark.{name} {mine!r} not applied (the session runs with the "
+                               f"first spec's {session!r})")
+        with _session_conf(spark, {**spec.spark.conf, **cli_conf} if i else {}):
+            _run_one(spark, path, spec, force)
+    if len(specs) > 1:
+        typer.echo(f"{len(specs)} pipelines run in one Spark session")
+
+
+def _session_conf(spark, conf: dict[str, str]):
+    """Set ``conf`` on the live session for a block, then put back what was there (static keys cannot change on a
+    live session: they are skipped with a note)."""
+    import contextlib
+
+    @contextlib.contextmanager
+    def scope():
+        before = {}
+        for k, v in conf.items():
+            old = spark.conf.get(k, None)
+            try:
+                spark.conf.set(k, v)
+            except Exception:  # noqa: BLE001 - static confs cannot change on a live session
+                typer.echo(f"note: --conf/spark.conf {k} not applied (fixed when the session started)")
+                continue
+            before[k] = old
+        try:
+            yield
+        finally:
+            for k, old in before.items():
+                if old is None:
+                    spark.conf.unset(k)
+                else:
+                    spark.conf.set(k, old)
+
+    return scope()
+
+
+def _run_one(spark, spec_path: Path, spec, force: bool) -> None:
+    from curation.runner import ReconciliationError, Runner, StageFailed
     from curation.spec import SpecError
 
-    spec = _load(spec_path, set_)
-    sconf = dict(spec.spark.conf)
-    sconf.update(_parse_conf(conf))
     typer.echo(f"curate run {spec_path} -> {spec.out}  ({len(spec.stages)} stages: {', '.join(spec.stage_names())})")
-    spark = get_spark(master=master or spec.spark.master, conf=sconf,
-                      driver_memory=driver_memory or spec.spark.driver_memory,
-                      executor_memory=executor_memory or spec.spark.executor_memory)
-    typer.echo(f"spark: master {spark.sparkContext.master}, default parallelism {spark.sparkContext.defaultParallelism}")
     try:
         result = Runner(spec, spark, force=force, log=typer.echo).run()
     except SpecError as exc:

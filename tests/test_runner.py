@@ -219,3 +219,45 @@ def test_spark_submit_runs_the_same_entry_point(spark, tmp_path):
     assert "spark: master local[1]" in proc.stdout  # the submit-time master wins over the spec's
     for stage in ("ingest", "long_enough", "half"):
         assert read_ids(out / stage) == read_ids(ref / stage)
+
+
+def test_cli_runs_several_specs_in_one_session_and_stops_at_a_failure(spark, tmp_path, monkeypatch):
+    """`curate run A B` runs both in the live session: outputs equal separate runs'; B's spark.conf holds while B
+    runs and is put back after; a master B cannot get is named. A failing spec stops the batch: those before it are
+    committed, those after it do not run."""
+    from typer.testing import CliRunner
+
+    from curation.cli import app
+
+    ref = tmp_path / "ref"
+    Runner(load_spec(make_spec(tmp_path, ref)), spark, log=lambda m: None).run()
+    a, b = make_spec(tmp_path, tmp_path / "a"), make_spec(tmp_path, tmp_path / "b")
+    b.write_text(b.read_text() + "spark:\n  master: local[1]\n  conf: {spark.sql.shuffle.partitions: '3'}\n")
+    before = spark.conf.get("spark.sql.shuffle.partitions")
+    seen = []
+    real_run = Runner.run
+
+    def run_and_look(self):
+        seen.append(spark.conf.get("spark.sql.shuffle.partitions"))
+        return real_run(self)
+
+    monkeypatch.setattr(Runner, "run", run_and_look)  # observes the session's setting as each spec starts
+    done = CliRunner().invoke(app, ["run", str(a), str(b)])
+    monkeypatch.undo()
+    assert done.exit_code == 0, done.output
+    assert "2 pipelines run in one Spark session" in done.output
+    assert "spark.master 'local[1]' not applied" in done.output
+    assert seen == [before, "3"] and spark.conf.get("spark.sql.shuffle.partitions") == before
+    for out in (tmp_path / "a", tmp_path / "b"):
+        assert json.loads((out / "ledger.json").read_text())["reconciled"]
+        for stage in ("ingest", "long_enough", "half"):
+            assert read_ids(out / stage) == read_ids(ref / stage)
+
+    broken = make_spec(tmp_path, tmp_path / "broken")
+    broken.write_text(broken.read_text().replace("length(text) >= 30", "no_such_column > 1"))
+    c = make_spec(tmp_path, tmp_path / "c")
+    done = CliRunner().invoke(app, ["run", str(a), str(broken), str(c), "--force"])
+    assert done.exit_code == 1
+    assert "no_such_column" in done.output
+    assert json.loads((tmp_path / "a" / "ledger.json").read_text())["reconciled"]
+    assert not (tmp_path / "broken" / "long_enough").exists() and not (tmp_path / "c").exists()
