@@ -4,6 +4,7 @@ Also a ``spark-submit`` entry point: ``spark-submit curation/cli.py run pipeline
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -88,32 +89,27 @@ def run(
         typer.echo(f"{len(specs)} pipelines run in one Spark session")
 
 
+@contextlib.contextmanager
 def _session_conf(spark, conf: dict[str, str]):
     """Set ``conf`` on the live session for a block, then put back what was there (static keys cannot change on a
     live session: they are skipped with a note)."""
-    import contextlib
-
-    @contextlib.contextmanager
-    def scope():
-        before = {}
-        for k, v in conf.items():
-            old = spark.conf.get(k, None)
-            try:
-                spark.conf.set(k, v)
-            except Exception:  # noqa: BLE001 - static confs cannot change on a live session
-                typer.echo(f"note: --conf/spark.conf {k} not applied (fixed when the session started)")
-                continue
-            before[k] = old
+    before = {}
+    for k, v in conf.items():
+        old = spark.conf.get(k, None)
         try:
-            yield
-        finally:
-            for k, old in before.items():
-                if old is None:
-                    spark.conf.unset(k)
-                else:
-                    spark.conf.set(k, old)
-
-    return scope()
+            spark.conf.set(k, v)
+        except Exception:  # noqa: BLE001 - static confs cannot change on a live session
+            typer.echo(f"note: --conf/spark.conf {k} not applied (fixed when the session started)")
+            continue
+        before[k] = old
+    try:
+        yield
+    finally:
+        for k, old in before.items():
+            if old is None:
+                spark.conf.unset(k)
+            else:
+                spark.conf.set(k, old)
 
 
 def _run_one(spark, spec_path: Path, spec, force: bool) -> None:

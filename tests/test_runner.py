@@ -223,7 +223,7 @@ def test_spark_submit_runs_the_same_entry_point(spark, tmp_path):
 
 def test_cli_runs_several_specs_in_one_session_and_stops_at_a_failure(spark, tmp_path, monkeypatch):
     """`curate run A B` runs both in the live session: outputs equal separate runs'; B's spark.conf holds while B
-    runs and is put back after; a master B cannot get is named. A failing spec stops the batch: those before it are
+    runs and is put back after; a master or static setting B cannot get is named. A failing spec stops the batch: those before it are
     committed, those after it do not run."""
     from typer.testing import CliRunner
 
@@ -232,7 +232,8 @@ def test_cli_runs_several_specs_in_one_session_and_stops_at_a_failure(spark, tmp
     ref = tmp_path / "ref"
     Runner(load_spec(make_spec(tmp_path, ref)), spark, log=lambda m: None).run()
     a, b = make_spec(tmp_path, tmp_path / "a"), make_spec(tmp_path, tmp_path / "b")
-    b.write_text(b.read_text() + "spark:\n  master: local[1]\n  conf: {spark.sql.shuffle.partitions: '3'}\n")
+    b.write_text(b.read_text() + "spark:\n  master: local[1]\n"
+                 "  conf: {spark.sql.shuffle.partitions: '3', spark.sql.warehouse.dir: /tmp/elsewhere}\n")
     before = spark.conf.get("spark.sql.shuffle.partitions")
     seen = []
     real_run = Runner.run
@@ -247,6 +248,7 @@ def test_cli_runs_several_specs_in_one_session_and_stops_at_a_failure(spark, tmp
     assert done.exit_code == 0, done.output
     assert "2 pipelines run in one Spark session" in done.output
     assert "spark.master 'local[1]' not applied" in done.output
+    assert "spark.conf spark.sql.warehouse.dir not applied (fixed when the session started)" in done.output
     assert seen == [before, "3"] and spark.conf.get("spark.sql.shuffle.partitions") == before
     for out in (tmp_path / "a", tmp_path / "b"):
         assert json.loads((out / "ledger.json").read_text())["reconciled"]
