@@ -77,7 +77,7 @@ def run(
                       executor_memory=executor_memory or first.spark.executor_memory)
     typer.echo(f"spark: master {spark.sparkContext.master}, default parallelism {spark.sparkContext.defaultParallelism}")
     for i, (path, spec) in enumerate(zip(spec_paths, specs)):
-        if i and len(specs) > 1:
+        if i:
             for name in ("master", "driver_memory", "executor_memory"):
                 mine, session = getattr(spec.spark, name), getattr(first.spark, name)
                 if mine != session and not (name == "master" and master):

@@ -30,7 +30,6 @@ class FooterError(ValueError):
 class _Reader:
     def __init__(self, buf: bytearray):
         self.buf, self.pos = buf, 0
-        self._target = False  # inside ColumnMetaData.encodings
         self.lists: list[tuple[int, list[tuple[int, int, int]]]] = []  # (start, [(value, start, end)])
 
     def byte(self) -> int:
@@ -99,7 +98,7 @@ class _Reader:
         size, kind = head >> 4, head & 0x0F
         if size == 15:
             size = self.varint()
-        if path == () and kind == _I32 and self._target:
+        if path == () and kind == _I32:  # the end of _PATH: an encodings list (off the path, fields get (-1,))
             items = []
             for _ in range(size):
                 start = self.pos
@@ -118,13 +117,7 @@ class _Reader:
                 return
             delta = head >> 4
             field = field + delta if delta else self.zigzag()
-            on_path = bool(path) and field == path[0]
-            below = path[1:] if on_path else ()
-            was, self._target = self._target, on_path and len(path) == 1
-            try:
-                self.value(kind, below if on_path else (-1,))
-            finally:
-                self._target = was
+            self.value(kind, path[1:] if path and field == path[0] else (-1,))
 
 
 def sorted_footer(footer: bytes) -> bytes:
