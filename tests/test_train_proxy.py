@@ -176,3 +176,15 @@ def test_cli_proxy_and_swarm(shards, tmp_path):
 
     result = runner.invoke(app, ["proxy", *common, "--mix", "nope=1"])
     assert result.exit_code != 0
+
+
+def test_the_cli_starts_without_importing_torch():
+    """`curate` loads torch only for a train command: importing it costs ~1 CPU-s that `curate run` does not need.
+    Checked in a new interpreter, since this test module imports torch itself."""
+    import subprocess
+    import sys
+
+    code = ("import sys, curation.cli; print('torch' in sys.modules); "
+            "import train; train.TrainConfig; print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["False", "True"]

@@ -4,6 +4,9 @@
         --eval-dir shards --model 1m --tokens 2000000 --out runs/proxy
     curate train swarm --source web=shards/web --source code=shards/code --mixtures mixtures.json \\
         --eval web=shards/eval/web --model 1m --tokens 2000000 --out runs/swarm
+
+torch and the trainer are imported when a command runs, not when ``curate`` starts: importing torch takes ~1 CPU-s,
+which every other ``curate`` command (``curate run`` included) would otherwise pay.
 """
 from __future__ import annotations
 
@@ -11,12 +14,7 @@ import json
 from dataclasses import replace
 from typing import Annotated, Optional
 
-import torch
 import typer
-
-from train.shard_reader import find_eval_sets
-from train.swarm import train_swarm
-from train.trainer import TrainConfig, train_proxy
 
 app = typer.Typer(help="Train proxy language models (one, or a swarm at once).", no_args_is_help=True)
 
@@ -48,6 +46,8 @@ def parse_pairs(pairs: list[str] | None, what: str) -> dict[str, str]:
 
 
 def eval_sets(evals: list[str] | None, eval_dirs: list[str] | None) -> dict[str, str]:
+    from train.shard_reader import find_eval_sets
+
     found = {}
     for shards_dir in eval_dirs or []:
         found.update(find_eval_sets(shards_dir))
@@ -58,7 +58,11 @@ def eval_sets(evals: list[str] | None, eval_dirs: list[str] | None) -> dict[str,
 
 
 def train_config(model: str, seq_len: int, batch_size: int, lr: float, eval_tokens: int, device: str,
-                 compile: bool, threads: int) -> TrainConfig:
+                 compile: bool, threads: int):
+    import torch
+
+    from train.trainer import TrainConfig
+
     if threads:
         torch.set_num_threads(threads)
     return TrainConfig(model=model, seq_len=seq_len, batch_size=batch_size, lr=lr, eval_tokens=eval_tokens,
@@ -84,6 +88,8 @@ def proxy(source: Sources, mix: Annotated[Optional[list[str]], typer.Option(
           threads: Threads = 0, attention: Annotated[str, typer.Option(
               help="matmul, or sdpa (fused attention kernel; faster for one larger model on a GPU).")] = "matmul"):
     """Train one proxy model on a mixture of sources and evaluate it."""
+    from train.trainer import train_proxy
+
     config = replace(train_config(model, seq_len, batch_size, lr, eval_tokens, device, compile, threads),
                      attention=attention)
     sources = parse_pairs(source, "--source")
@@ -99,6 +105,8 @@ def swarm(source: Sources, mixtures: Annotated[str, typer.Option(
           eval_tokens: EvalTokens = 1 << 17, device: Device = "auto", compile: Compile = False,
           threads: Threads = 0):
     """Train one proxy per mixture, all at once on one device (stacked parameters, vmap)."""
+    from train.swarm import train_swarm
+
     config = train_config(model, seq_len, batch_size, lr, eval_tokens, device, compile, threads)
     with open(mixtures) as f:
         mixture_list = json.load(f)
