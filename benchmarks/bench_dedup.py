@@ -19,6 +19,7 @@ next 100k run). ``--repeat N`` runs the tools N times in turn and reports each t
   .venv/bin/python benchmarks/bench_dedup.py scaling                  # ours (fresh, warm) and datasketch at 1k/10k/100k
   .venv/bin/python benchmarks/bench_dedup.py natural                  # labelled groups of dedup_natural
   .venv/bin/python benchmarks/bench_dedup.py floor                    # what Spark itself costs on the 100k set
+  .venv/bin/python benchmarks/bench_dedup.py cli --size 14k           # the whole `curate run` command, as a user runs it
 
 Sets are built with the yardstick's ``make_dedup_set.py`` under benchmarks/out/ (not committed) when missing;
 peers are installed into /work/venvs/<name> when missing. Results: benchmarks/results/dedup*.json.
@@ -403,6 +404,85 @@ def floor(size: str = typer.Option("100k"), repeats: int = typer.Option(2)):
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"dedup_floor_{size}.json").write_text(json.dumps(out, indent=2))
     print(json.dumps(out, indent=1))
+
+
+@app.command()
+def cli(size: str = typer.Option("14k", help=f"set: {', '.join(SETS)}"),
+        repeat: int = typer.Option(3, help="runs; the median is reported")):
+    """The whole ``curate run pipelines/dedup.yaml`` command on a set, as a user runs it (the spec's defaults:
+    local[*], driver 2g, the default shuffle partitions): wall time until the command returns, and the CPU time of
+    every process it started (Python, the Spark JVM, the Python workers).
+
+    CPU is read from every descendant every 20 ms (its last reading counts), not from ``RUSAGE_CHILDREN``: PySpark's
+    worker daemon ignores SIGCHLD, so its workers' CPU never reaches anyone's rusage. This process becomes a
+    subreaper (Linux), so the JVM and the workers stay its descendants after the command exits; each process's last
+    <= 20 ms may be missed."""
+    import ctypes
+    import shutil
+
+    import psutil
+    import pyarrow.parquet as pq
+
+    benchlib, dedup_eval = _bench_lib()
+    sys.path.insert(0, str(REPO))
+    from curation.dedup_eval import clusters_from_annotated
+
+    PR_SET_CHILD_SUBREAPER = 36
+    if ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
+        raise SystemExit("prctl(PR_SET_CHILD_SUBREAPER) failed: processes outliving the command would be missed")
+    d = ensure_set(size)
+    curate = Path(PY).with_name("curate")
+    command = [str(curate)] if curate.exists() else [PY, "-m", "curation.cli"]
+    work = OUT / f"cli_{size}"
+    me = psutil.Process()
+
+    runs = []
+    for i in range(repeat):
+        shutil.rmtree(work, ignore_errors=True)
+        cpu: dict[int, tuple[str, float]] = {}  # pid -> (name, last CPU seconds read)
+        t0 = time.perf_counter()
+        proc = subprocess.Popen([*command, "run", str(REPO / "pipelines" / "dedup.yaml"),
+                                 "--set", f"inputs.0.path={d / 'dedup_set.parquet'}", "--set", "inputs.0.format=parquet",
+                                 "--set", f"out={work}"], stdout=subprocess.DEVNULL, cwd=REPO)
+        wall = None
+        while True:
+            descendants = me.children(recursive=True)
+            for q in descendants:
+                try:
+                    t = q.cpu_times()
+                    cpu[q.pid] = (q.name(), t.user + t.system)
+                except psutil.Error:
+                    pass
+            if wall is None and proc.poll() is not None:
+                wall = time.perf_counter() - t0
+                if proc.returncode:
+                    raise SystemExit(f"curate run failed (exit {proc.returncode})")
+            try:
+                while os.waitpid(-1, os.WNOHANG)[0]:  # reap what exited (the command, orphans given to us)
+                    pass
+            except ChildProcessError:
+                if wall is not None:
+                    break
+            time.sleep(0.02)
+        by_name: dict[str, float] = {}
+        for name, c in cpu.values():
+            by_name[name] = round(by_name.get(name, 0.0) + c, 2)
+        run = {"wall_s": round(wall, 2), "wall_to_last_exit_s": round(time.perf_counter() - t0, 2),
+               "cpu_s": round(sum(c for _, c in cpu.values()), 2), "cpu_s_by_process": by_name}
+        runs.append(run)
+        print(f"[{i + 1}/{repeat}] {run}", flush=True)
+    annotated = pq.read_table([str(f) for f in sorted((work / "minhash").glob("*.parquet"))])
+    clusters, removed = clusters_from_annotated(annotated)
+    metrics = dedup_eval.evaluate(str(d / "dedup_set.jsonl"), str(d / "dedup_truth.jsonl"), clusters, set(removed))
+    median = sorted(runs, key=lambda r: r["wall_s"])[len(runs) // 2]
+    docs = sum(1 for _ in open(d / "dedup_set.jsonl"))
+    out = {"size": size, "docs": docs, "command": "curate run pipelines/dedup.yaml (Parquet input)",
+           "machine": benchlib.machine_info(), "runs": runs, "median": median,
+           "docs_per_cpu_s": round(docs / median["cpu_s"], 1), "metrics": metrics}
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"dedup_cli_{size}.json").write_text(json.dumps(out, indent=2))
+    print(dedup_eval.summary_line(metrics))
+    print(json.dumps({k: v for k, v in out.items() if k not in ("metrics", "machine")}, indent=1))
 
 
 @app.command()
