@@ -4,7 +4,6 @@ Also a ``spark-submit`` entry point: ``spark-submit curation/cli.py run pipeline
 """
 from __future__ import annotations
 
-import contextlib
 import json
 import sys
 from pathlib import Path
@@ -67,7 +66,7 @@ def run(
     """Run a pipeline spec. Finished stages are skipped on rerun; outputs land in the spec's `out` folder.
 
     Several specs run in order in one Spark session, started with the first spec's settings: the JVM's start-up and warm-up are paid once. `--set` applies to every spec; a later spec's `spark.conf` holds while it runs. The first spec that fails stops the batch."""  # noqa: E501
-    from curation.spark_runtime import get_spark
+    from curation.spark_runtime import get_spark, session_conf
 
     specs = [_load(p, set_) for p in spec_paths]  # every spec checked before any runs
     cli_conf = _parse_conf(conf)
@@ -83,33 +82,10 @@ def run(
                 if mine != session and not (name == "master" and master):
                     typer.echo(f"note: {path}: spark.{name} {mine!r} not applied (the session runs with the "
                                f"first spec's {session!r})")
-        with _session_conf(spark, {**spec.spark.conf, **cli_conf} if i else {}):
+        with session_conf(spark, {**spec.spark.conf, **cli_conf} if i else {}, note=typer.echo):
             _run_one(spark, path, spec, force)
     if len(specs) > 1:
         typer.echo(f"{len(specs)} pipelines run in one Spark session")
-
-
-@contextlib.contextmanager
-def _session_conf(spark, conf: dict[str, str]):
-    """Set ``conf`` on the live session for a block, then put back what was there (static keys cannot change on a
-    live session: they are skipped with a note)."""
-    before = {}
-    for k, v in conf.items():
-        old = spark.conf.get(k, None)
-        try:
-            spark.conf.set(k, v)
-        except Exception:  # noqa: BLE001 - static confs cannot change on a live session
-            typer.echo(f"note: --conf/spark.conf {k} not applied (fixed when the session started)")
-            continue
-        before[k] = old
-    try:
-        yield
-    finally:
-        for k, old in before.items():
-            if old is None:
-                spark.conf.unset(k)
-            else:
-                spark.conf.set(k, old)
 
 
 def _run_one(spark, spec_path: Path, spec, force: bool) -> None:

@@ -5,6 +5,7 @@ resources given there win; the same entry point runs unchanged on a cluster.
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
@@ -282,6 +283,32 @@ def driver_java_options(master: str | None, settings: dict[str, str]) -> str:
         options += [_java_arg(f"-XX:SharedArchiveFile={archive}"), "-Xlog:cds*=off"]
     options += [o for o in [settings.get("spark.driver.extraJavaOptions")] if o]
     return " ".join(options)
+
+
+@contextlib.contextmanager
+def session_conf(spark, conf: dict[str, str], note: Callable[[str], None] = print):
+    """Set ``conf`` on the live session for a block, then put back what was there. A key that already has the value
+    is left alone; a static key (fixed when the session started) cannot change on a live session: it is skipped and
+    named through ``note``."""
+    before = {}
+    for k, v in conf.items():
+        old = spark.conf.get(k, None)
+        if old == str(v):
+            continue
+        try:
+            spark.conf.set(k, v)
+        except Exception:  # noqa: BLE001 - static confs cannot change on a live session
+            note(f"note: --conf/spark.conf {k} not applied (fixed when the session started)")
+            continue
+        before[k] = old
+    try:
+        yield
+    finally:
+        for k, old in before.items():
+            if old is None:
+                spark.conf.unset(k)
+            else:
+                spark.conf.set(k, old)
 
 
 def stop_spark() -> None:

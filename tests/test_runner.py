@@ -263,3 +263,45 @@ def test_cli_runs_several_specs_in_one_session_and_stops_at_a_failure(spark, tmp
     assert "no_such_column" in done.output
     assert json.loads((tmp_path / "a" / "ledger.json").read_text())["reconciled"]
     assert not (tmp_path / "broken" / "long_enough").exists() and not (tmp_path / "c").exists()
+
+
+def test_run_pipeline_from_python_in_the_live_session(spark, tmp_path, monkeypatch):
+    """run_pipeline takes a spec file with overrides, or a spec mapping; it runs in the active session (the same
+    outputs as the Runner's), the spec's spark.conf holds during the run and is put back after, a master the session
+    does not have is named, a rerun skips finished stages, and a missing input fails before anything runs."""
+    import yaml
+
+    from curation import run_pipeline
+    from curation.spec import SpecError
+
+    ref = tmp_path / "ref"
+    Runner(load_spec(make_spec(tmp_path, ref)), spark, log=lambda m: None).run()
+    path = make_spec(tmp_path, tmp_path / "unused")
+    doc = yaml.safe_load(path.read_text())
+    doc["out"] = str(tmp_path / "from_dict")
+    doc["spark"] = {"master": "local[1]", "conf": {"spark.sql.shuffle.partitions": "3"}}
+    before = spark.conf.get("spark.sql.shuffle.partitions")
+    seen, lines = [], []
+    real_run = Runner.run
+
+    def run_and_look(self):
+        seen.append((self.spark is spark, spark.conf.get("spark.sql.shuffle.partitions")))
+        return real_run(self)
+
+    monkeypatch.setattr(Runner, "run", run_and_look)
+    result = run_pipeline(doc, log=lines.append)
+    assert seen == [(True, "3")] and spark.conf.get("spark.sql.shuffle.partitions") == before
+    assert any("spark.master 'local[1]' not applied" in line for line in lines)
+    assert result.ledger["reconciled"] and result.final_path() == f"{tmp_path / 'from_dict'}/half"
+    from_file = run_pipeline(path, [f"out={tmp_path / 'from_file'}"], log=lambda m: None)
+    for out in (tmp_path / "from_dict", tmp_path / "from_file"):
+        for stage in ("ingest", "long_enough", "half"):
+            assert read_ids(out / stage) == read_ids(ref / stage)
+    lines.clear()
+    again = run_pipeline(path, [f"out={tmp_path / 'from_file'}"], log=lines.append)
+    assert again.ledger["reconciled"]
+    assert [line.split("]")[0] for line in lines if "done earlier, skipping" in line] == [
+        "[ingest", "[long_enough", "[half"], lines
+    with pytest.raises(SpecError, match="no files match"):
+        run_pipeline(path, [f"out={tmp_path / 'nothing'}", f"inputs.0.path={tmp_path / 'none'}/*.jsonl"])
+    assert not (tmp_path / "nothing").exists()

@@ -1,0 +1,81 @@
+"""Run pipelines from Python: a notebook, a script, a scheduler's task.
+
+    from curation import run_pipeline
+
+    result = run_pipeline("pipelines/dedup.yaml", ["inputs.0.path=docs.jsonl.gz", "out=runs/dedup"])
+    result.ledger["documents_kept"], result.final_path()
+    # re-tune a threshold: only the stages from the changed one on run again
+    run_pipeline("pipelines/dedup.yaml", ["inputs.0.path=docs.jsonl.gz", "out=runs/dedup",
+                                          "stages.minhash.threshold=0.7"])
+
+Every call in a process runs in the one Spark session: the session the caller has, else the one the first call
+starts with its spec's settings. After the first pipeline the JVM's classes are loaded and compiled and the Python
+workers are running, so later pipelines cost what they cost in a long-lived session (a 100k-document dedup: about
+half the CPU of the first run; see benchmarks/). ``curate run A.yaml B.yaml`` does the same on the command line.
+"""
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Callable, Iterable
+
+from curation.runner import RunResult
+from curation.spec import PipelineSpec
+
+
+def _resolve_spec(spec: str | Path | dict | PipelineSpec, overrides: Iterable[str]) -> PipelineSpec:
+    import yaml
+
+    from curation.spec import apply_override, dump_spec, load_spec, validate_spec
+
+    overrides = list(overrides)
+    if isinstance(spec, (str, Path)):
+        return load_spec(spec, overrides)
+    if isinstance(spec, PipelineSpec):
+        if not overrides:
+            return spec
+        doc = yaml.safe_load(dump_spec(spec))
+    elif isinstance(spec, dict):
+        doc = copy.deepcopy(spec)
+    else:
+        raise TypeError(f"spec must be a path, a spec mapping or a PipelineSpec, not {type(spec).__name__}")
+    for assignment in overrides:
+        apply_override(doc, assignment)
+    return validate_spec(doc, source="spec")
+
+
+def run_pipeline(spec: str | Path | dict | PipelineSpec, overrides: Iterable[str] = (), *, spark=None,
+                 force: bool = False, log: Callable[[str], None] = print, progress_every: float = 10.0) -> RunResult:
+    """Run a pipeline spec in this process; its :class:`~curation.runner.RunResult` (``out``, ``ledger``,
+    ``outcomes``, ``final_path()``).
+
+    ``spec``: a YAML file, a spec mapping (what the YAML holds) or a :class:`~curation.spec.PipelineSpec`;
+    ``overrides``: ``dotted.key=value`` assignments, as ``--set`` takes them. Inputs are checked before anything runs.
+    ``spark``: the session to run in; default: the active one, else one started with the spec's ``spark`` settings.
+    In a session that was already running, the spec's ``spark.conf`` holds while the pipeline runs and the previous
+    values come back afterwards; a setting fixed when the session started (master, memory, static confs) is named
+    through ``log`` and left as it is. Finished stages are skipped unless ``force``, as with ``curate run``.
+    Raises :class:`~curation.spec.SpecError`, :class:`~curation.runner.StageFailed` or
+    :class:`~curation.runner.ReconciliationError`."""
+    from curation.runner import Runner
+    from curation.spark_runtime import get_spark, session_conf
+    from curation.spec import check_inputs
+
+    resolved = _resolve_spec(spec, overrides)
+    check_inputs(resolved)
+    settings = resolved.spark
+    if spark is None:
+        from pyspark.sql import SparkSession
+
+        spark = SparkSession.getActiveSession()
+        if spark is None:  # started with the spec's settings, which then hold for the session's life
+            spark = get_spark(master=settings.master, conf=settings.conf, driver_memory=settings.driver_memory,
+                              executor_memory=settings.executor_memory)
+    conf = spark.sparkContext.getConf()
+    for name, key in (("master", "spark.master"), ("driver_memory", "spark.driver.memory"),
+                      ("executor_memory", "spark.executor.memory")):
+        wanted, running = getattr(settings, name), conf.get(key, None)
+        if wanted is not None and wanted != running:
+            log(f"note: spark.{name} {wanted!r} not applied (the session runs with {running!r})")
+    with session_conf(spark, settings.conf, note=log):
+        return Runner(resolved, spark, force=force, log=log, progress_every=progress_every).run()
