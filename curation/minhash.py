@@ -874,20 +874,22 @@ def annotate(base, decisions, n_decisions: int, broadcast_rows: int, searched_if
 def candidate_pairs(docs, p: MinHashParams, bands: int, rows: int, seed: int):
     """(DataFrame (ha, hb, exact) of the handle pairs that share an LSH bucket, ``exact`` when they share the exact
     key, distinct within each bucket partition (a pair of documents sharing buckets in several partitions repeats),
-    checkpointed; its number of rows; the length in bytes of the longest text)."""
+    checkpointed; its number of rows; the length in bytes of the longest text; the bytes of all texts)."""
     from curation.spark_runtime import checkpoint_counted, map_batches, map_partitions, observed
 
     ngram, num_perm, nfkc, cap, exact = p.ngram, p.num_perm, p.nfkc, p.max_bucket_pairs, p.exact
     partitions = int(docs.sparkSession.conf.get("spark.sql.shuffle.partitions"))
     groups = 8 * partitions
-    texts, longest = observed(docs.select(F.xxhash64("id").alias("h"), "text"), bytes=F.max(F.octet_length("text")))
+    texts, lengths = observed(docs.select(F.xxhash64("id").alias("h"), "text"), longest=F.max(F.octet_length("text")),
+                              total=F.sum(F.octet_length("text")))
     buckets = map_batches(texts,
                           lambda b: packed_bucket_rows(b, ngram, num_perm, bands, rows, seed, nfkc, groups, exact),
                           PACKED_SCHEMA)
     # one shuffle by bucket group, then each partition finds its buckets with one sort
     by_key = buckets.repartition(partitions, "g")
     pairs, n = checkpoint_counted(map_partitions(by_key, lambda batches: bucket_pairs(batches, cap), HANDLE_PAIR_SCHEMA))
-    return pairs, n, int(longest()["bytes"] or 0)
+    seen = lengths()
+    return pairs, n, int(seen["longest"] or 0), int(seen["total"] or 0)
 
 
 def distinct_pairs(pairs: pa.Table) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -907,7 +909,7 @@ def duplicate_decisions(docs, p: MinHashParams, bands: int, rows: int, seed: int
 
     spark = docs.sparkSession
     keep_order(docs.columns, p.keep)  # an unknown keep column fails here, before any work
-    handle_pairs, n_found, longest = candidate_pairs(docs, p, bands, rows, seed)
+    handle_pairs, n_found, longest, total = candidate_pairs(docs, p, bands, rows, seed)
     if n_found == 0:
         return spark.createDataFrame([], spark_schema(DECISION_SCHEMA)), 0, "no candidates"
     local = n_found <= p.local_max_edges
@@ -936,7 +938,11 @@ def duplicate_decisions(docs, p: MinHashParams, bands: int, rows: int, seed: int
             spark_schema(DECISION_SCHEMA))
 
     if local and (not p.verify or len(member_handles) * longest <= p.local_max_chars):
-        # the candidates' text is bounded (members x longest text) without measuring it
+        # the candidates' text is bounded (members x longest text) without measuring it. When all the input's text
+        # is within that budget too, the task reads the input itself instead of receiving the candidates through a
+        # shuffle (100k documents: ~0.25 CPU-s less, and no slower); a larger input is read in parallel.
+        if total <= p.local_max_chars:
+            return in_one_task(found.coalesce(1)), n_pairs, "one task (reads the input)"
         return in_one_task(found.repartition(1)), n_pairs, "one task"
     found, seen = checkpoint_observed(found, chars=F.sum(F.length("text")) if p.verify else F.lit(0))
     if local and (seen["chars"] or 0) <= p.local_max_chars:

@@ -169,12 +169,13 @@ def test_one_stage_results_identical_across_partitions_and_distributed_decisions
         spark.conf.set("spark.sql.shuffle.partitions", previous)
     # where the pairs are verified and decided: one task (text bounded, or measured first), or distributed
     decided = {}
-    for limit in (10**9, 150_000, 0):  # 106 candidates of 137k characters, at most 1,663 bytes each
+    # 106 candidates of 137k characters, at most 1,663 bytes each (176k bounds them); 293k bytes of text in all
+    for limit in (10**9, 200_000, 150_000, 0):
         table, stats = run_fused(spark, planted[0], partitions=3, with_stats=True, local_max_chars=limit)
         decided[stats["decided"]] = table
     table, stats = run_fused(spark, planted[0], partitions=3, with_stats=True, local_max_edges=0)
     decided[stats["decided"]] = table
-    assert set(decided) == {"one task", "one task (text measured)", "distributed"}
+    assert set(decided) == {"one task (reads the input)", "one task", "one task (text measured)", "distributed"}
     assert all(t.equals(fused) for t in decided.values())
 
 
