@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
+
+if TYPE_CHECKING:
+    from train.trainer import TrainConfig
 
 app = typer.Typer(help="Train proxy language models (one, or a swarm at once).", no_args_is_help=True)
 
@@ -58,7 +61,7 @@ def eval_sets(evals: list[str] | None, eval_dirs: list[str] | None) -> dict[str,
 
 
 def train_config(model: str, seq_len: int, batch_size: int, lr: float, eval_tokens: int, device: str,
-                 compile: bool, threads: int):
+                 compile: bool, threads: int) -> TrainConfig:
     import torch
 
     from train.trainer import TrainConfig
