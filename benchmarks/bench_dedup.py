@@ -446,8 +446,7 @@ def cli(size: str = typer.Option("14k", help=f"set: {', '.join(SETS)}"),
                                  "--set", f"out={work}"], stdout=subprocess.DEVNULL, cwd=REPO)
         wall = None
         while True:
-            descendants = me.children(recursive=True)
-            for q in descendants:
+            for q in me.children(recursive=True):
                 try:
                     t = q.cpu_times()
                     cpu[q.pid] = (q.name(), t.user + t.system)
@@ -466,16 +465,16 @@ def cli(size: str = typer.Option("14k", help=f"set: {', '.join(SETS)}"),
             time.sleep(0.02)
         by_name: dict[str, float] = {}
         for name, c in cpu.values():
-            by_name[name] = round(by_name.get(name, 0.0) + c, 2)
+            by_name[name] = by_name.get(name, 0.0) + c
         run = {"wall_s": round(wall, 2), "wall_to_last_exit_s": round(time.perf_counter() - t0, 2),
-               "cpu_s": round(sum(c for _, c in cpu.values()), 2), "cpu_s_by_process": by_name}
+               "cpu_s": round(sum(c for _, c in cpu.values()), 2), "cpu_s_by_process": {k: round(v, 2) for k, v in by_name.items()}}
         runs.append(run)
         print(f"[{i + 1}/{repeat}] {run}", flush=True)
     annotated = pq.read_table([str(f) for f in sorted((work / "minhash").glob("*.parquet"))])
     clusters, removed = clusters_from_annotated(annotated)
     metrics = dedup_eval.evaluate(str(d / "dedup_set.jsonl"), str(d / "dedup_truth.jsonl"), clusters, set(removed))
     median = sorted(runs, key=lambda r: r["wall_s"])[len(runs) // 2]
-    docs = sum(1 for _ in open(d / "dedup_set.jsonl"))
+    docs = json.loads((work / "ledger.json").read_text())["documents_in"]
     out = {"size": size, "docs": docs, "command": "curate run pipelines/dedup.yaml (Parquet input)",
            "machine": benchlib.machine_info(), "runs": runs, "median": median,
            "docs_per_cpu_s": round(docs / median["cpu_s"], 1), "metrics": metrics}
