@@ -15,7 +15,6 @@ half the CPU of the first run; see benchmarks/). ``curate run A.yaml B.yaml`` do
 """
 from __future__ import annotations
 
-import copy
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -26,22 +25,16 @@ from curation.spec import PipelineSpec
 def _resolve_spec(spec: str | Path | dict | PipelineSpec, overrides: Iterable[str]) -> PipelineSpec:
     import yaml
 
-    from curation.spec import apply_override, dump_spec, load_spec, validate_spec
+    from curation.spec import dump_spec, load_spec, spec_from_mapping
 
     overrides = list(overrides)
     if isinstance(spec, (str, Path)):
         return load_spec(spec, overrides)
     if isinstance(spec, PipelineSpec):
-        if not overrides:
-            return spec
-        doc = yaml.safe_load(dump_spec(spec))
-    elif isinstance(spec, dict):
-        doc = copy.deepcopy(spec)
-    else:
-        raise TypeError(f"spec must be a path, a spec mapping or a PipelineSpec, not {type(spec).__name__}")
-    for assignment in overrides:
-        apply_override(doc, assignment)
-    return validate_spec(doc, source="spec")
+        return spec_from_mapping(yaml.safe_load(dump_spec(spec)), overrides) if overrides else spec
+    if isinstance(spec, dict):
+        return spec_from_mapping(spec, overrides)
+    raise TypeError(f"spec must be a path, a spec mapping or a PipelineSpec, not {type(spec).__name__}")
 
 
 def run_pipeline(spec: str | Path | dict | PipelineSpec, overrides: Iterable[str] = (), *, spark=None,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import copy
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -161,10 +161,15 @@ def load_spec(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> 
         raise SpecError(f"{path}: invalid YAML{where}: {getattr(exc, 'problem', exc)}") from None
     if not isinstance(doc, dict):
         raise SpecError(f"{path}: a spec must be a mapping with out, inputs and stages")
+    return spec_from_mapping(doc, overrides, source=str(path))
+
+
+def spec_from_mapping(doc: dict, overrides: Iterable[str] = (), source: str = "spec") -> PipelineSpec:
+    """A spec from its mapping (what the YAML holds), ``overrides`` applied to a copy, validated."""
     doc = copy.deepcopy(doc)
     for assignment in overrides:
         apply_override(doc, assignment)
-    return validate_spec(doc, source=str(path))
+    return validate_spec(doc, source=source)
 
 
 def validate_spec(doc: dict, source: str = "spec") -> PipelineSpec:
