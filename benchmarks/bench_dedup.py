@@ -41,7 +41,7 @@ OUT = REPO / "benchmarks" / "out"
 RESULTS = REPO / "benchmarks" / "results"
 VENVS = Path(os.environ.get("CURATION_PEER_VENVS", "/work/venvs"))
 # Extra driver JVM options for our runs: none, so the benchmark measures what `curate run` ships with in local mode
-# (C1-only JIT and, once `make setup` has built it, the class archive; see curation/spark_runtime.py).
+# (C1-only JIT and, once `make setup` has built it, the class archive; see curation/runtime/session.py).
 JAVA_OPTIONS = ""
 PY = sys.executable
 
@@ -100,7 +100,7 @@ def ensure_venv(name: str) -> Path:
 
 def bench_spark(partitions: int = 2, java_options: str = JAVA_OPTIONS):
     """The Spark session every metered run of ours uses: local[2], driver 2g, ``partitions`` shuffle partitions."""
-    from curation.spark_runtime import get_spark
+    from curation.runtime.session import get_spark
 
     return get_spark(master="local[2]", driver_memory="2g",
                      conf={"spark.sql.shuffle.partitions": str(partitions), "spark.default.parallelism": "2",
@@ -144,10 +144,10 @@ def ours_process(set_dir: Path, work: Path, partitions: int = 2, java_options: s
     t_proc = time.perf_counter()
     benchlib, dedup_eval = _bench_lib()
     sys.path.insert(0, str(REPO))
-    from curation.dedup_eval import clusters_from_annotated
-    from curation.runner import Runner, read_parquet
-    from curation.spark_runtime import jvm_archive
-    from curation.spec import load_spec
+    from curation.dedup.eval import clusters_from_annotated
+    from curation.pipeline.runner import Runner, read_parquet
+    from curation.runtime.session import jvm_archive
+    from curation.pipeline.spec import load_spec
 
     shutil.rmtree(work, ignore_errors=True)
     spec = load_spec(REPO / "pipelines" / "dedup.yaml",
@@ -282,8 +282,8 @@ def ours_sizes(sizes: str, out_json: Path, partitions: int = 2, java_options: st
     import shutil
 
     sys.path.insert(0, str(REPO))
-    from curation.runner import Runner
-    from curation.spec import load_spec
+    from curation.pipeline.runner import Runner
+    from curation.pipeline.spec import load_spec
 
     spark = bench_spark(partitions, java_options)
     work = out_json.parent / "ours-sizes"
@@ -370,8 +370,8 @@ def floor(size: str = typer.Option("100k"), repeats: int = typer.Option(2)):
     import pyarrow as pa
     from pyspark.sql import functions as F
 
-    from curation.minhash import PACKED_SCHEMA, MinHashParams, packed_bucket_rows
-    from curation.spark_runtime import map_batches
+    from curation.dedup.minhash.stage import PACKED_SCHEMA, MinHashParams, packed_bucket_rows
+    from curation.runtime.session import map_batches
 
     src = str(ensure_set(size) / "dedup_set.parquet")
     spark = bench_spark()
@@ -425,14 +425,14 @@ def cli(size: str = typer.Option("14k", help=f"set: {', '.join(SETS)}"),
 
     benchlib, dedup_eval = _bench_lib()
     sys.path.insert(0, str(REPO))
-    from curation.dedup_eval import clusters_from_annotated
+    from curation.dedup.eval import clusters_from_annotated
 
     PR_SET_CHILD_SUBREAPER = 36
     if ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
         raise SystemExit("prctl(PR_SET_CHILD_SUBREAPER) failed: processes outliving the command would be missed")
     d = ensure_set(size)
     curate = Path(PY).with_name("curate")
-    command = [str(curate)] if curate.exists() else [PY, "-m", "curation.cli"]
+    command = [str(curate)] if curate.exists() else [PY, "-m", "curation.cli.app"]
     work = OUT / f"cli_{size}"
     me = psutil.Process()
 
@@ -493,10 +493,10 @@ def natural(threshold: float = typer.Option(0.8)):
 
     benchlib, _ = _bench_lib()
     sys.path.insert(0, str(REPO))
-    from curation.dedup_eval import clusters_from_annotated, score, true_pairs
-    from curation.runner import Runner, read_parquet
-    from curation.spark_runtime import get_spark
-    from curation.spec import load_spec
+    from curation.dedup.eval import clusters_from_annotated, score, true_pairs
+    from curation.pipeline.runner import Runner, read_parquet
+    from curation.runtime.session import get_spark
+    from curation.pipeline.spec import load_spec
 
     src = BENCH.parent / "data" / "dedup_natural.jsonl.gz"
     work = OUT / "natural"

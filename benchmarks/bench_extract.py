@@ -2,7 +2,7 @@
 
 Uses the shared yardstick's definitions by importing ``../shared/bench/run_extract.py`` (page loading and decoding,
 snippet scoring on ``web/html/trafilatura``, token F1 on ``web/html/article_extraction_benchmark``) and runs our
-engines through :func:`curation.html_extract.extract_text`, the same call the WARC reader makes.
+engines through :func:`curation.extract.html.extract_text`, the same call the WARC reader makes.
 
 The default engine's rules were tuned on two thirds of the pages; the ``holdout`` third (crc32 of the page key
 mod 3 == 0) was only scored. Speed is process CPU time (the machine is shared); ``--pin-cpu`` pins to one core;
@@ -29,8 +29,8 @@ sys.path.insert(0, str(SHARED / "bench"))
 import run_extract  # noqa: E402  (the shared yardstick)
 from benchlib import machine_busy_s  # noqa: E402
 
-from curation.html_extract import ENGINES, extract_text  # noqa: E402
-from curation.langid import identify, load_model  # noqa: E402
+from curation.extract.html import ENGINES, extract_text  # noqa: E402
+from curation.stages.langid import identify, load_model  # noqa: E402
 
 
 def is_holdout(key: str) -> bool:

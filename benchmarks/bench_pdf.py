@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/bench_pdf.py [--data ../shared/data/pdf] [--out benchmarks/out/pdf.json]
 
-Every PDF of ``manifest.jsonl`` goes through the production path (:class:`curation.pdf_reader.IsolatedExtractor`,
+Every PDF of ``manifest.jsonl`` goes through the production path (:class:`curation.readers.pdf.IsolatedExtractor`,
 default options). Reported:
 
 * throughput: pages per CPU-second (one core) for documents extracted entirely from the text layer and for
@@ -30,8 +30,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from curation.pdf_extract import PdfOptions  # noqa: E402
-from curation.pdf_reader import IsolatedExtractor  # noqa: E402
+from curation.extract.pdf import PdfOptions  # noqa: E402
+from curation.readers.pdf import IsolatedExtractor  # noqa: E402
 
 # ---------------------------------------------------------------- edit distances (bit-parallel, any length)
 

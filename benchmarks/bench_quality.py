@@ -24,13 +24,13 @@ from classifiers.fasttext_model import FastTextClassifier  # noqa: E402
 from classifiers.scoring_stage import quality_batch  # noqa: E402
 from classifiers.sklearn_model import HashingLogisticClassifier  # noqa: E402
 from classifiers.train import NEGATIVE, POSITIVE, LabeledSource, read_texts, train_classifiers  # noqa: E402
-from curation.heuristic_filter import all_rule_sets, annotate_batch  # noqa: E402
+from curation.stages.heuristics import all_rule_sets, annotate_batch  # noqa: E402
 from curation.schema import doc_schema, rows_to_batch  # noqa: E402
 
 CORPORA = os.path.join(os.environ.get("CURATION_SHARED", os.path.join(os.path.dirname(REPO), "shared")),
                        "data", "corpora")
 DOMAINS = ("web", "code", "books", "wiki", "papers", "forum", "docs")
-BATCH_ROWS = 2048  # spark.sql.execution.arrow.maxRecordsPerBatch in curation.spark_runtime
+BATCH_ROWS = 2048  # spark.sql.execution.arrow.maxRecordsPerBatch in curation.runtime.session
 
 
 def corpus(domain: str) -> str:

@@ -26,12 +26,12 @@ import pyarrow as pa  # noqa: E402
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from curation.mixing import doc_keys, plan_mix  # noqa: E402
+from curation.shards.mixing import doc_keys, plan_mix  # noqa: E402
 from curation.schema import DOC_SCHEMA, rows_to_batch  # noqa: E402
-from curation.shard_writer import ShardDoc, order_batch, write_shard_dir  # noqa: E402
-from curation.tokenize_stage import tokenize_batch, tokenized_schema  # noqa: E402
-from curation.tokenizer import load_tokenizer, text_sample, tokenizer_info, train_byte_level_bpe  # noqa: E402
-from curation.tokenizer_cli import training_texts  # noqa: E402
+from curation.stages.shards import ShardDoc, order_batch, write_shard_dir  # noqa: E402
+from curation.stages.tokenize import tokenize_batch, tokenized_schema  # noqa: E402
+from curation.shards.tokenizer import load_tokenizer, text_sample, tokenizer_info, train_byte_level_bpe  # noqa: E402
+from curation.cli.tokenizer import training_texts  # noqa: E402
 
 CORPORA = os.path.join(os.path.dirname(ROOT), "shared", "data", "corpora")
 DOMAINS = ["web", "code", "books", "wiki", "papers", "forum", "docs"]
@@ -40,7 +40,7 @@ BATCH = 2048
 
 def load_rows(max_mb: float) -> list[dict]:
     """Documents of every domain corpus; with ``max_mb``, each domain's leading documents up to its equal part."""
-    from curation.jsonl_reader import jsonl_records
+    from curation.readers.jsonl import jsonl_records
 
     rows = []
     for domain in DOMAINS:
@@ -116,10 +116,10 @@ def _tree_cpu_seconds() -> float:
 def bench_spark(rows, tokenizer_path: str, work: str) -> dict:
     from pyspark.sql import functions as F
 
-    from curation.shard_writer import ShardStage
-    from curation.spark_runtime import get_spark
-    from curation.stage import StageContext
-    from curation.tokenize_stage import TokenizeStage
+    from curation.stages.shards import ShardStage
+    from curation.runtime.session import get_spark
+    from curation.pipeline.stage import StageContext
+    from curation.stages.tokenize import TokenizeStage
 
     spark = get_spark(master="local[2]", driver_memory="2g")
     stages = [("tokenize", TokenizeStage(TokenizeStage.Params(tokenizer=tokenizer_path))),

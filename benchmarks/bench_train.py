@@ -24,7 +24,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from curation.tokenizer import train_byte_level_bpe  # noqa: E402
+from curation.shards.tokenizer import train_byte_level_bpe  # noqa: E402
 from train.swarm import train_swarm  # noqa: E402
 from train.text_shards import read_texts, write_text_shards  # noqa: E402
 from train.trainer import TrainConfig, train_proxy  # noqa: E402

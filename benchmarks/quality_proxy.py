@@ -17,7 +17,7 @@ text can never sit on two sides of a split):
 - classifier: ``classifiers.train.train_classifiers`` (fastText, labels balanced, its own 20% held out for ROC-AUC).
   Pool documents are scored with it; top 30% = the 30% of documents with the highest P(high); random 30% = a
   seeded uniform sample of as many documents, one per seed.
-- tokenizer: byte-level BPE (``curation.tokenizer``) trained on the whole pool; shards written with
+- tokenizer: byte-level BPE (``curation.shards.tokenizer``) trained on the whole pool; shards written with
   ``train.text_shards.write_text_shards``.
 - proxies: ``train.train_proxy``, same config and seed for both arms; the token budget is the largest multiple of a
   batch that fits in the smallest selection, so no proxy sees a token twice (both report their epochs < 1).
@@ -44,7 +44,7 @@ sys.path.insert(0, REPO)
 
 from classifiers.fasttext_model import FastTextClassifier  # noqa: E402
 from classifiers.train import POSITIVE, LabeledSource, jsonl_objects, train_classifiers  # noqa: E402
-from curation.tokenizer import train_byte_level_bpe  # noqa: E402
+from curation.shards.tokenizer import train_byte_level_bpe  # noqa: E402
 from train.shard_reader import ShardDataset  # noqa: E402
 from train.text_shards import write_text_shards  # noqa: E402
 from train.trainer import TrainConfig, train_proxy  # noqa: E402

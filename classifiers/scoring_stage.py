@@ -35,8 +35,8 @@ from classifiers.model_card import read_model_card
 from classifiers.text_classifier import TextClassifier
 from classifiers.train import BACKENDS
 from curation.schema import ANNOTATIONS
-from curation.shard_format import sha256_file
-from curation.stage import Stage, StageContext, StageParams, StageResult
+from curation.shards.format import sha256_file
+from curation.pipeline.stage import Stage, StageContext, StageParams, StageResult
 
 QUANTILE_ERROR = 1e-4
 
@@ -60,7 +60,7 @@ class ShippedModel:
         return f"{self.key}-{file_name}"
 
     def load(self) -> TextClassifier:
-        from curation.spark_runtime import worker_cached
+        from curation.runtime.session import worker_cached
 
         return worker_cached(("classifier", self.key), self._load_from_spark_files)
 
@@ -115,7 +115,7 @@ def annotate_with_model(df, model: ShippedModel, annotate: Callable, columns: li
     """``df`` with ``columns`` (re)computed by ``annotate(batch, classifier, **kwargs)`` on executors."""
     from pyspark.sql.pandas.types import to_arrow_schema
 
-    from curation.spark_runtime import map_batches
+    from curation.runtime.session import map_batches
 
     df = df.drop(*[c for c in columns if c in df.columns])
     schema = to_arrow_schema(df.schema)

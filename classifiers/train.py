@@ -21,7 +21,7 @@ from classifiers.fasttext_model import FastTextClassifier
 from classifiers.model_card import write_model_card
 from classifiers.sklearn_model import HashingLogisticClassifier
 from classifiers.text_classifier import TextClassifier, TextPrep
-from curation.shard_format import sha256_file
+from curation.shards.format import sha256_file
 
 BACKENDS: dict[str, type[TextClassifier]] = {"fasttext": FastTextClassifier, "sklearn": HashingLogisticClassifier}
 POSITIVE, NEGATIVE = "high", "low"
@@ -45,7 +45,7 @@ class LabeledSource:
 
 def jsonl_objects(path: str) -> Iterator[dict]:
     """The JSON objects of every JSONL file under ``path``."""
-    from curation.file_source import expand_inputs, open_text_stream
+    from curation.readers.file_source import expand_inputs, open_text_stream
 
     for file in expand_inputs(path):
         with open_text_stream(file) as stream:

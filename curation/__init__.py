@@ -1,4 +1,4 @@
-"""Curate LLM pretraining data on Spark. ``run_pipeline`` (:mod:`curation.api`) runs a pipeline spec from Python.
+"""Curate LLM pretraining data on Spark. ``run_pipeline`` (:mod:`curation.pipeline.api`) runs a pipeline spec from Python.
 
 The name loads its module on first use: Spark's Python workers import this package's stage modules, and they have
 no use for the runner."""
@@ -9,7 +9,7 @@ __all__ = ["run_pipeline"]
 
 def __getattr__(name: str):
     if name == "run_pipeline":
-        from curation.api import run_pipeline
+        from curation.pipeline.api import run_pipeline
 
         return run_pipeline
     raise AttributeError(f"module 'curation' has no attribute {name!r}")

@@ -19,7 +19,7 @@ def shared_path(*parts: str) -> Path:
 @pytest.fixture(scope="session")
 def spark():
     """One local Spark session for the whole test run (start-up costs ~10 s)."""
-    from curation.spark_runtime import get_spark
+    from curation.runtime.session import get_spark
 
     s = get_spark(master="local[2]", conf={"spark.sql.shuffle.partitions": "4", "spark.default.parallelism": "2"},
                   driver_memory="2g")

@@ -7,10 +7,10 @@ from classifiers.scoring_stage import QualityScoreStage, TopicStage, quality_bat
 from classifiers.sklearn_model import HashingLogisticClassifier
 from classifiers.train import NEGATIVE, POSITIVE, LabeledSource, train_classifiers
 from conftest import shared_path
-from curation.file_source import read_files
-from curation.jsonl_reader import jsonl_records
+from curation.readers.file_source import read_files
+from curation.readers.jsonl import jsonl_records
 from curation.schema import DOC_SCHEMA
-from curation.stage import StageContext
+from curation.pipeline.stage import StageContext
 
 
 def corpus(domain: str) -> str:

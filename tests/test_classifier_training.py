@@ -95,7 +95,7 @@ def test_stratified_split_holds_out_each_label():
 def test_cli_trains_and_rejects_bad_arguments(tmp_path):
     from typer.testing import CliRunner
 
-    from curation.cli import app
+    from curation.cli.app import app
 
     runner = CliRunner()
     bad = runner.invoke(app, ["classifier", "train", "--out", str(tmp_path), "--positive", corpus("wiki")])

@@ -3,8 +3,8 @@ import random
 
 import pytest
 
-from curation.connected_components import choose_kept, connected_components, keep_order
-from curation.dedup_eval import components
+from curation.dedup.components import choose_kept, connected_components, keep_order
+from curation.dedup.eval import components
 
 
 def test_components_of_hand_built_graphs_match_union_find(spark):

@@ -5,11 +5,11 @@ import string
 
 import pytest
 
-from curation.dedup_eval import clusters_from_annotated, evaluate_annotated, score, true_pairs
-from curation.exact_dedup import ExactDedupParams, ExactDedupStage
-from curation.minhash import MinHashParams, MinHashStage
-from curation.planted_duplicates import near_copy, plant
-from curation.stage import StageContext
+from curation.dedup.eval import clusters_from_annotated, evaluate_annotated, score, true_pairs
+from curation.dedup.exact import ExactDedupParams, ExactDedupStage
+from curation.dedup.minhash.stage import MinHashParams, MinHashStage
+from curation.dedup.planted import near_copy, plant
+from curation.pipeline.stage import StageContext
 
 ANNOTATED = ["id", "text", "text_hash", "exact_dup_of", "dup_cluster", "dup_cluster_size", "dup_of"]
 
@@ -206,8 +206,8 @@ def test_pipeline_stores_annotations_only_and_later_stages_see_the_same_document
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
-    from curation.runner import Runner
-    from curation.spec import load_spec
+    from curation.pipeline.runner import Runner
+    from curation.pipeline.spec import load_spec
 
     docs = planted[0]
     pq.write_table(pa.table({"id": [d["id"] for d in docs], "text": [d["text"] for d in docs]}),
@@ -251,7 +251,7 @@ def test_pipeline_stores_annotations_only_and_later_stages_see_the_same_document
     # `curate dedup eval` on the annotation-only folder gets the texts through the run's spec
     from typer.testing import CliRunner
 
-    from curation.dedup_cli import app
+    from curation.cli.dedup import app
 
     for name in ("lazy", "copied"):
         done = CliRunner().invoke(app, ["eval", str(tmp_path / name / "minhash"), "--out", str(tmp_path / f"{name}.json")])

@@ -6,10 +6,10 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from curation.runner import Runner
-from curation.sample_corpus import demo_overrides, write_sample
-from curation.shard_format import open_shard, read_manifest
-from curation.spec import load_spec
+from curation.pipeline.runner import Runner
+from curation.sample.corpus import demo_overrides, write_sample
+from curation.shards.format import open_shard, read_manifest
+from curation.pipeline.spec import load_spec
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -1,11 +1,11 @@
 """Each heuristic rule on crafted inputs: a clean page passes every rule; a page built to break one rule fails it."""
 import pytest
 
-from curation.c4_rules import C4Rules
-from curation.fineweb_rules import FineWebRules
-from curation.gopher_rules import GopherQualityRules, GopherRepetitionRules
-from curation.heuristic_filter import all_rule_sets, failed_rules
-from curation.heuristic_text import WordNgrams, duplicate_counts, words
+from curation.rules.c4 import C4Rules
+from curation.rules.fineweb import FineWebRules
+from curation.rules.gopher import GopherQualityRules, GopherRepetitionRules
+from curation.stages.heuristics import all_rule_sets, failed_rules
+from curation.rules.text import WordNgrams, duplicate_counts, words
 
 CLEAN = (
     "The river town of Alder Creek grew slowly during the nineteenth century, shaped by timber mills and the "

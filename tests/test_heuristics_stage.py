@@ -2,11 +2,11 @@
 import json
 
 from conftest import shared_path
-from curation.file_source import read_files
-from curation.heuristic_filter import HeuristicStage, failed_rules
-from curation.jsonl_reader import jsonl_records
+from curation.readers.file_source import read_files
+from curation.stages.heuristics import HeuristicStage, failed_rules
+from curation.readers.jsonl import jsonl_records
 from curation.schema import DOC_SCHEMA
-from curation.stage import StageContext
+from curation.pipeline.stage import StageContext
 
 
 def test_stage_annotates_and_reports_per_rule_stats(spark, tmp_path):

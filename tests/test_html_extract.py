@@ -5,7 +5,7 @@ import json
 import pytest
 from conftest import shared_path
 
-from curation.html_extract import (BOILERPLATE_SELECTOR, ENGINES, EXTRACTION_SCHEMA, FALLBACK_MIN_CHARS, _anchor_texts,
+from curation.extract.html import (BOILERPLATE_SELECTOR, ENGINES, EXTRACTION_SCHEMA, FALLBACK_MIN_CHARS, _anchor_texts,
                                    _link_share, decode_html, extract_text, extract_texts)
 
 

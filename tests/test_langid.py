@@ -1,9 +1,9 @@
 """Language ID with lid.176: labels and scores on real sentences, selection by language list and minimum score."""
 import pytest
 
-from curation.langid import LangIdParams, LangIdStage, identify, load_model, rejection
+from curation.stages.langid import LangIdParams, LangIdStage, identify, load_model, rejection
 from curation.schema import doc_schema, rows_to_batch
-from curation.stage import StageContext
+from curation.pipeline.stage import StageContext
 
 TEXTS = {
     "en": "The committee will publish its final report on the state of the river next spring.",

@@ -8,8 +8,8 @@ import pyarrow as pa
 import pytest
 from datasketch.lsh import _optimal_param
 
-from curation.dedup_eval import jaccard, word_shingles
-from curation.minhash import (DECISION_SCHEMA, MinHashParams, _mix64, band_keys, bucket_group, bucket_pairs,
+from curation.dedup.eval import jaccard, word_shingles
+from curation.dedup.minhash.stage import (DECISION_SCHEMA, MinHashParams, _mix64, band_keys, bucket_group, bucket_pairs,
                               bucket_rows, decide, decide_in_one_task, fold_words, keep_rank, optimal_bands,
                               packed_bucket_rows, pair_jaccards, pairs_in_buckets, permutations, resolve_handles,
                               shingle_hashes, unpack_bucket_rows, verified)

@@ -5,8 +5,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from curation.mixing import Mix, MixError, copy_order_keys, doc_keys, eval_mask, load_mix, plan_mix
-from curation.tokenizer import encode_texts, load_tokenizer, tokenizer_info
+from curation.shards.mixing import Mix, MixError, copy_order_keys, doc_keys, eval_mask, load_mix, plan_mix
+from curation.shards.tokenizer import encode_texts, load_tokenizer, tokenizer_info
 from test_tokenize import rows, tokenizer_path  # noqa: F401  (session fixtures)
 
 REPO = Path(__file__).resolve().parents[1]

@@ -2,7 +2,7 @@
 import pymupdf
 import pytest
 
-from curation.ocr import TesseractOcr, ocr_backend
+from curation.extract.ocr_backends import TesseractOcr, ocr_backend
 
 
 def test_tesseract_reads_a_rendered_page():

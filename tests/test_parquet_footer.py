@@ -9,8 +9,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from curation.parquet_footer import FooterError, normalize_encodings, normalize_folder
-from curation.runner import read_parquet, write_parquet
+from curation.runtime.parquet_footer import FooterError, normalize_encodings, normalize_folder
+from curation.pipeline.runner import read_parquet, write_parquet
 
 REPO = Path(__file__).resolve().parents[1]
 # the parquet-format numbers of the encodings, the order the lists are sorted in
@@ -20,13 +20,13 @@ NUMBER = {"PLAIN": 0, "PLAIN_DICTIONARY": 2, "RLE": 3, "BIT_PACKED": 4, "DELTA_B
 # rows with strings (dictionary-encoded, and `id` without a dictionary), longs, doubles, booleans and nulls
 WRITE = """
 import sys
-from curation.runner import write_parquet
+from curation.pipeline.runner import write_parquet
 def rows(spark):
     return spark.range(3000).selectExpr(
         "concat('doc', id) AS id", "concat('word ', id % 7) AS text", "IF(id % 5 = 0, NULL, id * 3) AS n",
         "id / 7.0 AS score", "id % 2 = 0 AS flag").coalesce(1)
 if __name__ == "__main__":
-    from curation.spark_runtime import get_spark
+    from curation.runtime.session import get_spark
     spark = get_spark(master="local[1]")
     write_parquet(rows(spark), sys.argv[1])
     spark.stop()

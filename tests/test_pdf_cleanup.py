@@ -1,5 +1,5 @@
 """Page-text cleanup rules, each on the kind of text it is meant for."""
-from curation.pdf_cleanup import PageLines, clean_pages, drop_ocr_noise, normalize_page_text
+from curation.extract.pdf_cleanup import PageLines, clean_pages, drop_ocr_noise, normalize_page_text
 
 
 def _placed(*rows: tuple[float, str]) -> PageLines:

@@ -5,9 +5,9 @@ import pymupdf
 import pytest
 
 from conftest import shared_path
-from curation.pdf_cleanup import PageLines, clean_pages
-from curation.pdf_extract import PdfOptions, extract_pdf, garbled_reason
-from curation.pdf_reader import IsolatedExtractor
+from curation.extract.pdf_cleanup import PageLines, clean_pages
+from curation.extract.pdf import PdfOptions, extract_pdf, garbled_reason
+from curation.readers.pdf import IsolatedExtractor
 
 TEXT_ONLY = PdfOptions(ocr=False)
 

@@ -5,8 +5,8 @@ from types import SimpleNamespace
 import pytest
 
 from conftest import shared_path
-from curation.pdf_extract import PdfOptions
-from curation.pdf_reader import read_pdf
+from curation.extract.pdf import PdfOptions
+from curation.readers.pdf import read_pdf
 
 
 @pytest.fixture

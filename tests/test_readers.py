@@ -5,9 +5,9 @@ import json
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from curation.file_source import READ_SCHEMA, list_files
-from curation.jsonl_reader import jsonl_records, text_records
-from curation.spec import InputSpec
+from curation.readers.file_source import READ_SCHEMA, list_files
+from curation.readers.jsonl import jsonl_records, text_records
+from curation.pipeline.spec import InputSpec
 
 
 def test_jsonl_records_keep_ids_metadata_and_report_bad_lines(tmp_path):
@@ -61,7 +61,7 @@ def test_list_files_globs_dirs_and_skips_hidden(tmp_path):
 
 
 def test_parquet_reader_keeps_ids_and_rejects_null_text(spark, tmp_path):
-    from curation.ingest import read_parquet
+    from curation.stages.ingest import read_parquet
 
     t = pa.table({"id": ["a", "b", "c"], "text": ["one", None, "three"], "url": ["u1", "u2", "u3"], "score": [1, 2, 3]})
     pq.write_table(t, tmp_path / "in.parquet")
@@ -73,8 +73,8 @@ def test_parquet_reader_keeps_ids_and_rejects_null_text(spark, tmp_path):
 
 
 def test_parquet_ingest_splits_kept_and_rejected_without_a_copy(spark, tmp_path):
-    from curation.runner import Runner, read_parquet as read_stage
-    from curation.spec import load_spec
+    from curation.pipeline.runner import Runner, read_parquet as read_stage
+    from curation.pipeline.spec import load_spec
 
     t = pa.table({"id": [f"d{i}" for i in range(50)], "text": [None if i % 10 == 3 else f"doc {i}" for i in range(50)]})
     pq.write_table(t, tmp_path / "in.parquet", row_group_size=20)
@@ -95,8 +95,8 @@ def test_parquet_ingest_splits_kept_and_rejected_without_a_copy(spark, tmp_path)
 def test_parquet_ingest_without_null_texts_counts_from_footers_and_reads_in_place(spark, tmp_path):
     """No null text in the footers' statistics: nothing to reject, no job at ingest; integer ids become strings,
     and a missing id column gives file:row ids whatever the splits."""
-    from curation.runner import Runner
-    from curation.spec import load_spec
+    from curation.pipeline.runner import Runner
+    from curation.pipeline.spec import load_spec
 
     pq.write_table(pa.table({"id": list(range(30)), "body": [f"doc {i}" for i in range(30)], "x": [1.5] * 30}),
                    tmp_path / "a.parquet", row_group_size=8)
@@ -118,7 +118,7 @@ def test_parquet_ingest_without_null_texts_counts_from_footers_and_reads_in_plac
 
 
 def test_spec_source_wins_over_record_source(spark, tmp_path):
-    from curation.file_source import read_files
+    from curation.readers.file_source import read_files
 
     p = tmp_path / "s.jsonl"
     p.write_text(json.dumps({"text": "a", "source": "Common Crawl dump"}) + "\n" + json.dumps({"text": "b"}) + "\n")

@@ -12,9 +12,9 @@ import pyarrow.parquet as pq
 import pytest
 import zstandard
 
-from curation.runner import ReconciliationError, Runner
-from curation.spec import load_spec
-from curation.stage import REGISTRY, Stage, StageParams, StageResult
+from curation.pipeline.runner import ReconciliationError, Runner
+from curation.pipeline.spec import load_spec
+from curation.pipeline.stage import REGISTRY, Stage, StageParams, StageResult
 
 WORDS = "the river ran past old mills where grain was ground for the town bakers each autumn".split()
 
@@ -202,7 +202,7 @@ def test_kill_mid_pipeline_then_resume(spark, tmp_path):
 
 
 def test_spark_submit_runs_the_same_entry_point(spark, tmp_path):
-    """`spark-submit curation/cli.py run SPEC` gives the same outputs as the embedded runner, on submit's master."""
+    """`spark-submit curation/cli/app.py run SPEC` gives the same outputs as the embedded runner, on submit's master."""
     ref = tmp_path / "ref"
     Runner(load_spec(make_spec(tmp_path, ref)), spark, log=lambda m: None).run()
     out = tmp_path / "submitted"
@@ -227,7 +227,7 @@ def test_cli_runs_several_specs_in_one_session_and_stops_at_a_failure(spark, tmp
     committed, those after it do not run."""
     from typer.testing import CliRunner
 
-    from curation.cli import app
+    from curation.cli.app import app
 
     ref = tmp_path / "ref"
     Runner(load_spec(make_spec(tmp_path, ref)), spark, log=lambda m: None).run()
@@ -272,7 +272,7 @@ def test_run_pipeline_from_python_in_the_live_session(spark, tmp_path, monkeypat
     import yaml
 
     from curation import run_pipeline
-    from curation.spec import SpecError
+    from curation.pipeline.spec import SpecError
 
     ref = tmp_path / "ref"
     Runner(load_spec(make_spec(tmp_path, ref)), spark, log=lambda m: None).run()

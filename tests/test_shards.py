@@ -8,11 +8,11 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from curation.megatron_export import export_megatron
-from curation.mixing import NOT_SAMPLED
-from curation.shard_format import read_manifest
-from curation.shard_writer import ShardDoc, ShardStage, iter_documents, verify_shard_dir, write_shard_dir
-from curation.tokenizer import decode_tokens, encode_texts, load_tokenizer, tokenizer_info
+from curation.shards.megatron import export_megatron
+from curation.shards.mixing import NOT_SAMPLED
+from curation.shards.format import read_manifest
+from curation.stages.shards import ShardDoc, ShardStage, iter_documents, verify_shard_dir, write_shard_dir
+from curation.shards.tokenizer import decode_tokens, encode_texts, load_tokenizer, tokenizer_info
 from test_tokenize import rows, run_stage, tokenize_run, tokenizer_path  # noqa: F401  (session fixtures)
 
 
@@ -128,8 +128,8 @@ weights: {{web: 0.45, forum: 0.25, wiki: 0.2, code: 0.1}}
 
 
 def test_shards_stage_refuses_an_impossible_mix_naming_the_source(spark, tmp_path, tokenized, tokenizer_path):
-    from curation.mixing import MixError
-    from curation.stage import StageContext
+    from curation.shards.mixing import MixError
+    from curation.pipeline.stage import StageContext
 
     (tmp_path / "mix.yaml").write_text("total_tokens: 5000000\nweights: {papers: 1, web: 1}\n")
     stage = ShardStage(ShardStage.Params(tokenizer=tokenizer_path, mix=str(tmp_path / "mix.yaml")))
@@ -151,8 +151,8 @@ stages:
 
 
 def test_pipeline_run_trains_a_tokenizer_and_writes_mixed_shards(spark, tmp_path, rows):  # noqa: F811
-    from curation.runner import Runner
-    from curation.spec import load_spec
+    from curation.pipeline.runner import Runner
+    from curation.pipeline.spec import load_spec
 
     inputs = tmp_path / "in"
     inputs.mkdir()

@@ -7,7 +7,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from curation.spark_runtime import (LOCAL_FS_CLASS, driver_java_options, jvm_archive, jvm_archive_key,
+from curation.runtime.session import (LOCAL_FS_CLASS, driver_java_options, jvm_archive, jvm_archive_key,
                                     jvm_archive_path, local_fs_jar, local_fs_jar_path, use_local_fs_jar)
 
 
@@ -62,8 +62,8 @@ def test_session_driver_maps_the_built_archive(spark):
     archive = jvm_archive()
     if archive is None:
         # CI runs `make setup`, which builds it: a missing archive there is a failed build, not a choice
-        assert not os.environ.get("CI"), "make setup built no class archive (see python -m curation.precompile)"
-        pytest.skip("no class archive built (python -m curation.precompile)")
+        assert not os.environ.get("CI"), "make setup built no class archive (see python -m curation.runtime.precompile)"
+        pytest.skip("no class archive built (python -m curation.runtime.precompile)")
     args = list(spark._jvm.java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments())
     assert f"-XX:SharedArchiveFile={archive}" in args
     java = [p for p in psutil.Process().children(recursive=True) if p.name() == "java"]
@@ -100,7 +100,7 @@ def test_session_creates_files_with_hadoops_permissions_through_the_local_fs(spa
     """The session's file: paths go through curation.hadoop.NioLocalFileSystem (no chmod process per file): files
     and folders get the modes Hadoop's own class gives them; modes java.nio cannot set fall back to it."""
     if local_fs_jar() is None:
-        assert not os.environ.get("CI"), "make setup built no local file system jar (see python -m curation.precompile)"
+        assert not os.environ.get("CI"), "make setup built no local file system jar (see python -m curation.runtime.precompile)"
         pytest.skip("no local file system jar built (needs javac)")
     jvm = spark._jvm
     conf = spark._jsc.hadoopConfiguration()
@@ -131,7 +131,7 @@ def _pids_of_workers(batches):
 
 
 def test_workers_fork_from_a_daemon_that_preloaded_arrow_and_the_numba_kernels(spark):
-    """Python workers are forked from curation.worker_daemon, which has pyarrow and numba's LLVM mapped already."""
+    """Python workers are forked from curation.runtime.worker_daemon, which has pyarrow and numba's LLVM mapped already."""
     rows = spark.range(0, 64, numPartitions=2).mapInArrow(_pids_of_workers, "pid long, ppid long, pyspark string")
     rows = rows.distinct().collect()
     daemons = {r.ppid for r in rows}
@@ -139,7 +139,7 @@ def test_workers_fork_from_a_daemon_that_preloaded_arrow_and_the_numba_kernels(s
     assert all(".zip" not in r.pyspark for r in rows), rows
     assert len(daemons) == 1
     daemon = psutil.Process(daemons.pop())
-    assert "curation.worker_daemon" in " ".join(daemon.cmdline())
+    assert "curation.runtime.worker_daemon" in " ".join(daemon.cmdline())
     maps = Path(f"/proc/{daemon.pid}/maps")
     if not maps.exists():
         pytest.skip("no /proc")
@@ -159,7 +159,7 @@ def test_daemon_sends_its_port_even_when_preloading_prints():
     import sys
 
     env = {**os.environ, "NUMBA_DEBUG_CACHE": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "curation.worker_daemon"], stdin=subprocess.PIPE,
+    proc = subprocess.Popen([sys.executable, "-m", "curation.runtime.worker_daemon"], stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     try:
         port = struct.unpack("!i", proc.stdout.read(4))[0]

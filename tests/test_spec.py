@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from curation.spec import SpecError, apply_override, check_inputs, dump_spec, load_spec, validate_spec
+from curation.pipeline.spec import SpecError, apply_override, check_inputs, dump_spec, load_spec, validate_spec
 
 SPEC = """
 out: runs/x

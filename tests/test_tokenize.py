@@ -9,12 +9,12 @@ from typer.testing import CliRunner
 
 from conftest import shared_path
 from curation.schema import DOC_SCHEMA, rows_to_batch
-from curation.shard_format import sha256_file
-from curation.stage import StageContext
-from curation.tokenize_stage import NO_TEXT, TokenizeStage, tokenize_batch, tokenized_schema
-from curation.tokenizer import (decode_tokens, encode_texts, load_tokenizer, resolve_eos, tokenizer_info,
+from curation.shards.format import sha256_file
+from curation.pipeline.stage import StageContext
+from curation.stages.tokenize import NO_TEXT, TokenizeStage, tokenize_batch, tokenized_schema
+from curation.shards.tokenizer import (decode_tokens, encode_texts, load_tokenizer, resolve_eos, tokenizer_info,
                                 train_byte_level_bpe)
-from curation.tokenizer_cli import app as tokenizer_app
+from curation.cli.tokenizer import app as tokenizer_app
 
 # (corpus, documents taken from its start): ~1.5 MB of text, every domain but the 1 MB-per-document books
 SAMPLE = {"web": 120, "code": 60, "forum": 200, "wiki": 8, "papers": 6, "docs": 25}

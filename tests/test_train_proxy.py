@@ -9,7 +9,7 @@ import torch
 from conftest import shared_path
 from typer.testing import CliRunner
 
-from curation.tokenizer import train_byte_level_bpe
+from curation.shards.tokenizer import train_byte_level_bpe
 from train.cli import app
 from train.swarm import train_swarm
 from train.text_shards import read_texts, write_text_shards
@@ -184,7 +184,7 @@ def test_the_cli_starts_without_importing_torch():
     import subprocess
     import sys
 
-    code = ("import sys, curation.cli; print('torch' in sys.modules); "
+    code = ("import sys, curation.cli.app; print('torch' in sys.modules); "
             "import train; train.TrainConfig; print('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["False", "True"]

@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 import torch
 
-from curation.shard_writer import ShardDoc, write_shard_dir
-from curation.tokenizer import TokenizerInfo
+from curation.stages.shards import ShardDoc, write_shard_dir
+from curation.shards.tokenizer import TokenizerInfo
 from train.shard_reader import MixtureSampler, ShardDataset, find_eval_sets
 
 TOKENIZER = TokenizerInfo(sha256="synthetic", vocab_size=1000, eos_id=0, eos_token="<eos>")

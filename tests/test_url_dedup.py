@@ -2,8 +2,8 @@
 import pytest
 
 from curation.schema import doc_schema, rows_to_batch
-from curation.stage import StageContext
-from curation.url_dedup import UrlDedupParams, UrlDedupStage, normalize_url
+from curation.pipeline.stage import StageContext
+from curation.dedup.url import UrlDedupParams, UrlDedupStage, normalize_url
 
 
 @pytest.mark.parametrize("url, norm", [

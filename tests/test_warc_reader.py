@@ -6,8 +6,8 @@ from collections import Counter
 
 from conftest import shared_path
 
-from curation.spec import InputSpec
-from curation.warc_reader import read_warc, warc_records
+from curation.pipeline.spec import InputSpec
+from curation.readers.warc import read_warc, warc_records
 
 PAGE = ("<html><head><title>Käse</title></head><body><nav>Home | About | Contact</nav><article><h1>Über Käse</h1>"
         "<p>Käse ist ein festes Lebensmittel, das aus Milch gewonnen wird. Die Herstellung von Käse ist eine der "
@@ -155,8 +155,8 @@ def test_shared_warc_files_every_record_accounted_for(spark):
 def test_same_crawl_gives_the_same_bytes_and_timings_only_when_asked(spark, tmp_path):
     """Extraction CPU time differs from run to run, so ``meta.extract_seconds`` stays null unless the input asks
     for it (``timings: true``): two ingests of the same crawl write byte-identical Parquet."""
-    from curation.runner import Runner, read_parquet
-    from curation.spec import load_spec
+    from curation.pipeline.runner import Runner, read_parquet
+    from curation.pipeline.spec import load_spec
 
     p = tmp_path / "crawl.warc.gz"
     write_gz_warc(p, [warc_record("response", http_response(PAGE.encode()), uri=f"http://example.com/{i}")

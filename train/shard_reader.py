@@ -13,7 +13,7 @@ import zlib
 import numpy as np
 import torch
 
-from curation.shard_format import open_shard, read_manifest, shard_names
+from curation.shards.format import open_shard, read_manifest, shard_names
 
 
 class ShardDataset(torch.utils.data.Dataset):

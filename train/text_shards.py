@@ -5,9 +5,9 @@ writer (``curation/tokenizer.py``, ``curation/shard_writer.py``) without Spark.
 """
 from __future__ import annotations
 
-from curation.jsonl_reader import jsonl_records
-from curation.shard_writer import ShardDoc, write_shard_dir
-from curation.tokenizer import TokenizerInfo, encode_texts, load_tokenizer
+from curation.readers.jsonl import jsonl_records
+from curation.stages.shards import ShardDoc, write_shard_dir
+from curation.shards.tokenizer import TokenizerInfo, encode_texts, load_tokenizer
 
 
 def read_texts(path: str, max_bytes: int, max_doc_bytes: int) -> list[str]:

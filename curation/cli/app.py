@@ -1,0 +1,166 @@
+"""`curate`: the command line. `curate run SPEC` runs a pipeline; sub-commands cover the tools around it.
+
+Also a ``spark-submit`` entry point: ``spark-submit curation/cli/app.py run pipelines/demo.yaml``.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from classifiers.cli import app as classifier_app
+from curation.cli.dedup import app as dedup_app
+from curation.cli.sample import app as sample_app
+from curation.cli.tokenizer import app as tokenizer_app
+from train.cli import app as train_app
+
+app = typer.Typer(help="Curate LLM pretraining data on Spark: ingest, dedup, filter, mix, tokenize, train proxies.",
+                  no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
+app.add_typer(sample_app, name="sample")
+app.add_typer(dedup_app, name="dedup")
+app.add_typer(classifier_app, name="classifier")
+app.add_typer(tokenizer_app, name="tokenizer")
+app.add_typer(train_app, name="train")
+
+
+def _fail(msg: str, code: int) -> None:
+    typer.echo(f"error: {msg}", err=True)
+    raise typer.Exit(code)
+
+
+def _parse_conf(pairs: list[str]) -> dict[str, str]:
+    conf = {}
+    for p in pairs:
+        if "=" not in p:
+            _fail(f"--conf {p!r}: expected KEY=VALUE", 2)
+        k, v = p.split("=", 1)
+        conf[k.strip()] = v
+    return conf
+
+
+def _load(spec_path: Path, overrides: list[str]):
+    from curation.pipeline.spec import SpecError, check_inputs, load_spec
+
+    try:
+        spec = load_spec(spec_path, overrides)
+        check_inputs(spec)
+    except SpecError as exc:
+        _fail(str(exc), 2)
+    return spec
+
+
+@app.command()
+def run(
+    spec_paths: List[Path] = typer.Argument(..., help="pipeline spec(s) (YAML), e.g. pipelines/demo.yaml; several "
+                                                      "run one after the other in one Spark session"),
+    set_: List[str] = typer.Option([], "--set", help="override a spec value: --set stages.minhash.threshold=0.7"),
+    force: bool = typer.Option(False, "--force", help="recompute every stage even if it completed earlier"),
+    master: Optional[str] = typer.Option(None, help="Spark master (default: spec, else local[*] or spark-submit's)"),
+    conf: List[str] = typer.Option([], "--conf", help="Spark configuration KEY=VALUE (repeatable)"),
+    driver_memory: Optional[str] = typer.Option(None, help="Spark driver memory, e.g. 4g"),
+    executor_memory: Optional[str] = typer.Option(None, help="Spark executor memory, e.g. 8g"),
+):
+    """Run a pipeline spec. Finished stages are skipped on rerun; outputs land in the spec's `out` folder.
+
+    Several specs run in order in one Spark session, started with the first spec's settings: the JVM's start-up and warm-up are paid once. `--set` applies to every spec; a later spec's `spark.conf` holds while it runs. The first spec that fails stops the batch."""  # noqa: E501
+    from curation.runtime.session import get_spark, session_conf
+
+    specs = [_load(p, set_) for p in spec_paths]  # every spec checked before any runs
+    cli_conf = _parse_conf(conf)
+    first = specs[0]
+    spark = get_spark(master=master or first.spark.master, conf={**first.spark.conf, **cli_conf},
+                      driver_memory=driver_memory or first.spark.driver_memory,
+                      executor_memory=executor_memory or first.spark.executor_memory)
+    typer.echo(f"spark: master {spark.sparkContext.master}, default parallelism {spark.sparkContext.defaultParallelism}")
+    for i, (path, spec) in enumerate(zip(spec_paths, specs)):
+        if i:
+            for name in ("master", "driver_memory", "executor_memory"):
+                mine, session = getattr(spec.spark, name), getattr(first.spark, name)
+                if mine != session and not (name == "master" and master):
+                    typer.echo(f"note: {path}: spark.{name} {mine!r} not applied (the session runs with the "
+                               f"first spec's {session!r})")
+        with session_conf(spark, {**spec.spark.conf, **cli_conf} if i else {}, note=typer.echo):
+            _run_one(spark, path, spec, force)
+    if len(specs) > 1:
+        typer.echo(f"{len(specs)} pipelines run in one Spark session")
+
+
+def _run_one(spark, spec_path: Path, spec, force: bool) -> None:
+    from curation.pipeline.runner import ReconciliationError, Runner, StageFailed
+    from curation.pipeline.spec import SpecError
+
+    typer.echo(f"curate run {spec_path} -> {spec.out}  ({len(spec.stages)} stages: {', '.join(spec.stage_names())})")
+    try:
+        result = Runner(spec, spark, force=force, log=typer.echo).run()
+    except SpecError as exc:
+        _fail(str(exc), 2)
+    except (StageFailed, ReconciliationError) as exc:
+        _fail(str(exc), 1)
+    _print_summary(result.ledger)
+    typer.echo(f"outputs: {result.out}/<stage>/ (Parquet); final: {result.final_path()}")
+    typer.echo(f"ledger:  {result.out}/ledger.json   report: {result.out}/report.md")
+
+
+def _print_summary(ledger: dict) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="run summary", title_justify="left")
+    for col in ("stage", "in", "kept", "rejected", "seconds", ""):
+        table.add_column(col, justify="right" if col in ("in", "kept", "rejected", "seconds") else "left")
+    for s in ledger["stages"]:
+        top = ", ".join(f"{r[:40]}: {n}" for r, n in list(s["reasons"].items())[:3])
+        table.add_row(s["stage"], f"{s['in']:,}", f"{s['kept']:,}", f"{s['rejected']:,}", f"{s['seconds']:.1f}",
+                      ("(resumed) " if s["resumed"] else "") + top)
+    Console(width=140).print(table)
+    typer.echo(f"documents in {ledger['documents_in']:,} = kept {ledger['documents_kept']:,} + rejected "
+               f"{ledger['documents_rejected']:,}  (reconciled: {ledger['reconciled']})")
+
+
+@app.command()
+def validate(
+    spec_path: Path = typer.Argument(..., help="pipeline spec (YAML)"),
+    set_: List[str] = typer.Option([], "--set", help="override a spec value (as for `run`)"),
+):
+    """Validate a spec (and its overrides and input paths) without running it; print it as resolved."""
+    from curation.pipeline.spec import dump_spec
+
+    spec = _load(spec_path, set_)
+    typer.echo(dump_spec(spec), nl=False)
+
+
+@app.command()
+def stages():
+    """List the stage types a spec can use, with their parameters."""
+    from curation.pipeline.stage import REGISTRY, stage_class
+
+    for name in sorted(REGISTRY):
+        try:
+            cls = stage_class(name)
+        except ImportError as exc:
+            typer.echo(f"{name}: unavailable ({exc})")
+            continue
+        fields = ", ".join(f"{k}={'...' if v.is_required() else repr(v.default)}"
+                           for k, v in cls.Params.model_fields.items())
+        doc = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
+        typer.echo(f"{name}({fields})\n    {doc}")
+
+
+@app.command()
+def ledger(out: Path = typer.Argument(..., help="run directory")):
+    """Print the ledger of a run directory."""
+    path = out / "ledger.json"
+    if not path.is_file():
+        _fail(f"no ledger at {path}", 2)
+    _print_summary(json.loads(path.read_text()))
+
+
+def main() -> None:
+    app(prog_name="curate")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

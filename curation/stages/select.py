@@ -1,0 +1,55 @@
+"""Explicit selection: turn annotations into kept / rejected, so thresholds can be re-tuned without recomputing."""
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from curation.pipeline.stage import Stage, StageContext, StageParams, StageResult
+
+
+class SelectRule(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    keep_if: str  # a Spark SQL boolean expression over the document columns; null counts as false
+    reason: str  # recorded on every document this rule rejects
+
+
+class SelectParams(StageParams):
+    rules: list[SelectRule] = Field(min_length=1)
+
+
+class SelectStage(Stage):
+    """Keeps documents passing every rule; a rejected document carries the reason of the first rule it fails."""
+
+    type_name = "select"
+    Params = SelectParams
+
+    def apply(self, df, ctx: StageContext) -> StageResult:
+        from pyspark.sql import functions as F
+
+        reason = F.lit(None).cast("string")
+        for rule in reversed(self.params.rules):
+            passed = F.coalesce(F.expr(rule.keep_if).cast("boolean"), F.lit(False))
+            reason = F.when(~passed, F.lit(rule.reason)).otherwise(reason)
+        marked = df.withColumn("reason", reason)
+        kept = marked.where(F.col("reason").isNull()).drop("reason")
+        rejected = marked.where(F.col("reason").isNotNull())
+        return StageResult(kept=kept, rejected=rejected, reasons=[rule.reason for rule in self.params.rules])
+
+
+class SampleParams(StageParams):
+    fraction: float = Field(gt=0, le=1)
+
+
+class SampleStage(Stage):
+    """Deterministic Bernoulli sample by a seeded hash of the document id (independent of partitioning)."""
+
+    type_name = "sample"
+    Params = SampleParams
+
+    def apply(self, df, ctx: StageContext) -> StageResult:
+        from pyspark.sql import functions as F
+
+        bucket = F.pmod(F.xxhash64(F.lit(ctx.seed), F.col("id")), F.lit(1_000_000))
+        keep = bucket < F.lit(int(round(self.params.fraction * 1_000_000)))
+        marked = df.withColumn("reason", F.when(keep, F.lit(None)).otherwise(F.lit("sample: not drawn")))
+        return StageResult(kept=marked.where(keep).drop("reason"), rejected=marked.where(~keep),
+                           reasons=["sample: not drawn"])

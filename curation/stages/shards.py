@@ -1,0 +1,314 @@
+"""The ``shards`` stage: mix, shuffle and write tokenized documents as token shards (``curation/shards/format.py``).
+
+The stage is terminal. Its kept table is the tokenized documents that go into shards, annotated with ``split``
+(``train`` or ``eval``) and ``mix_copies`` (times a training document is repeated); documents the mix does not use
+are rejected (``mix: not sampled``, ``mix: source not in mix``). After the tables are written it writes, under the
+stage's ``_artifacts/``:
+
+- ``manifest.json`` + ``shard-NNNNN.bin/.idx``: the training shards, every copy of every document placed by a seeded
+  hash of (document, copy index), so the bytes depend only on the documents, the mix and the seed;
+- ``eval/<source>/``: the held-out documents of each source (``eval_fraction``), same format;
+- ``tokenizer.json``: the tokenizer, so the directory decodes on its own;
+- ``megatron/train.bin/.idx`` when ``megatron: true``;
+- ``sources/<source>/`` when ``per_source_dirs: true``: each source's training documents once, unmixed, for
+  trainers that sample sources themselves (mixture sweeps: ``curate train ... --source NAME=DIR``).
+
+Params: ``tokenizer`` (the tokenize stage's tokenizer.json), ``eos_token``, ``mix`` (mix file, see
+``curation/shards/mixing.py``; none: every document once), ``shard_tokens`` (a shard is closed once it holds at least this
+many tokens; documents are never split), ``eval_fraction``, ``megatron``, ``per_source_dirs``. See docs/shards.md.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from dataclasses import dataclass
+from typing import Iterable, Iterator
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from pydantic import Field
+
+from curation.shards.mixing import (NOT_IN_MIX, NOT_SAMPLED, Mix, MixPlan, copy_order_keys, doc_keys, eval_mask, load_mix,
+                             plan_mix)
+from curation.schema import annotations_of, conform, doc_schema
+from curation.shards.format import (FORMAT_NAME, FORMAT_VERSION, MANIFEST, open_shard, read_manifest, sha256_file,
+                                   shard_names, write_shard)
+from curation.pipeline.stage import Stage, StageContext, StageParams, StageResult
+from curation.shards.tokenizer import TokenizerInfo, tokenizer_info
+
+TOKENIZER_FILE = "tokenizer.json"
+EVAL_DIR = "eval"
+SOURCES_DIR = "sources"
+MEGATRON_DIR = "megatron"
+
+
+# ---- writing a shard directory (pure, no Spark) ----
+
+
+@dataclass
+class ShardDoc:
+    """One document copy as it goes into a shard: tokens (EOS last, shard dtype) and its text's UTF-8 bytes."""
+
+    source: str
+    tokens: np.ndarray
+    n_bytes: int
+
+
+def _add(totals: dict, key: str, tokens: int, n_bytes: int) -> None:
+    entry = totals.setdefault(key, {"documents": 0, "tokens": 0, "bytes": 0})
+    entry["documents"] += 1
+    entry["tokens"] += tokens
+    entry["bytes"] += n_bytes
+
+
+def write_shard_dir(out_dir: str, docs: Iterable[ShardDoc], info: TokenizerInfo, shard_tokens: int,
+                    manifest_fields: dict) -> dict:
+    """Write ``docs`` in order as shards of at least ``shard_tokens`` tokens (the last may be smaller) plus
+    ``manifest.json``; returns the manifest. ``manifest_fields`` (split, seed, mix, ...) go into the manifest."""
+    os.makedirs(out_dir, exist_ok=True)
+    dtype = info.dtype
+    stream = iter(docs)
+    pending = next(stream, None)
+    shards, by_source = [], {}
+
+    while pending is not None:
+        shard_stats: dict = {}
+
+        def shard_docs() -> Iterator[np.ndarray]:
+            nonlocal pending
+            filled = 0
+            while pending is not None and filled < shard_tokens:
+                doc = pending
+                if doc.tokens.dtype != dtype:
+                    raise ValueError(f"document tokens are {doc.tokens.dtype}, shards are {dtype}")
+                yield doc.tokens
+                filled += len(doc.tokens)
+                _add(shard_stats, "all", len(doc.tokens), doc.n_bytes)
+                _add(by_source, doc.source, len(doc.tokens), doc.n_bytes)
+                pending = next(stream, None)
+
+        bin_name, idx_name = shard_names(len(shards))
+        bin_path, idx_path = os.path.join(out_dir, bin_name), os.path.join(out_dir, idx_name)
+        write_shard(bin_path, idx_path, shard_docs(), dtype)
+        shards.append({"bin": bin_name, "idx": idx_name, **shard_stats["all"],
+                       "bin_sha256": sha256_file(bin_path), "idx_sha256": sha256_file(idx_path)})
+
+    manifest = {
+        "format": FORMAT_NAME,
+        "version": FORMAT_VERSION,
+        **manifest_fields,
+        "dtype": dtype.name,
+        "tokenizer": {**info.as_dict(), "file": TOKENIZER_FILE},
+        "shard_tokens": shard_tokens,
+        "documents": sum(s["documents"] for s in shards),
+        "tokens": sum(s["tokens"] for s in shards),
+        "bytes": sum(s["bytes"] for s in shards),
+        "sources": dict(sorted(by_source.items())),
+        "shards": shards,
+    }
+    with open(os.path.join(out_dir, MANIFEST), "w", encoding="utf-8") as f:
+        json.dump(manifest, f, indent=2)
+        f.write("\n")
+    return manifest
+
+
+def iter_documents(shard_dir: str) -> Iterator[np.ndarray]:
+    """Every document of a shard directory in order (token ids, EOS last)."""
+    manifest = read_manifest(shard_dir)
+    dtype = np.dtype(manifest["dtype"])
+    for i in range(len(manifest["shards"])):
+        bin_name, idx_name = shard_names(i)
+        tokens, offsets = open_shard(os.path.join(shard_dir, bin_name), os.path.join(shard_dir, idx_name), dtype)
+        for start, end in zip(offsets[:-1].tolist(), offsets[1:].tolist()):
+            yield tokens[start:end]
+
+
+def verify_shard_dir(shard_dir: str) -> list[str]:
+    """Problems found in a shard directory (empty list: it is sound): checksums, index consistency, EOS after every
+    document, token ids inside the vocabulary, counts matching the manifest."""
+    manifest = read_manifest(shard_dir)
+    dtype = np.dtype(manifest["dtype"])
+    eos, vocab = manifest["tokenizer"]["eos_id"], manifest["tokenizer"]["vocab_size"]
+    problems = []
+    for i, entry in enumerate(manifest["shards"]):
+        bin_name, idx_name = shard_names(i)
+        bin_path, idx_path = os.path.join(shard_dir, bin_name), os.path.join(shard_dir, idx_name)
+        for path, key in ((bin_path, "bin_sha256"), (idx_path, "idx_sha256")):
+            if sha256_file(path) != entry[key]:
+                problems.append(f"{os.path.basename(path)}: sha256 differs from the manifest")
+        tokens, offsets = open_shard(bin_path, idx_path, dtype)
+        if os.path.getsize(bin_path) != len(tokens) * dtype.itemsize:
+            problems.append(f"{bin_name}: size does not match the last offset of {idx_name}")
+        if len(offsets) == 0 or offsets[0] != 0 or np.any(np.diff(offsets.astype(np.int64)) <= 0):
+            problems.append(f"{idx_name}: offsets must start at 0 and increase")
+        elif np.any(tokens[offsets[1:].astype(np.int64) - 1] != eos):
+            problems.append(f"{bin_name}: a document does not end with EOS {eos}")
+        if len(tokens) and int(tokens.max()) >= vocab:
+            problems.append(f"{bin_name}: token id {int(tokens.max())} outside the vocabulary ({vocab})")
+        if (len(offsets) - 1, len(tokens)) != (entry["documents"], entry["tokens"]):
+            problems.append(f"{bin_name}: {len(offsets) - 1} documents / {len(tokens)} tokens, manifest says "
+                            f"{entry['documents']} / {entry['tokens']}")
+    return problems
+
+
+# ---- the Spark stage ----
+
+
+class ShardParams(StageParams):
+    tokenizer: str
+    eos_token: str | None = None
+    mix: str | None = None
+    shard_tokens: int = Field(default=50_000_000, gt=0)
+    eval_fraction: float = Field(default=0.0, ge=0.0, lt=1.0)
+    megatron: bool = False
+    per_source_dirs: bool = False
+
+
+def mixed_schema(columns: list[str]) -> pa.Schema:
+    anns = [a for a in annotations_of(columns) if a not in ("split", "mix_copies")] + ["split", "mix_copies"]
+    return doc_schema(anns).append(pa.field("reason", pa.string()))
+
+
+def _sources(batch: pa.RecordBatch) -> list[str]:
+    return pc.fill_null(batch.column("source"), "").to_pylist()
+
+
+def assign_batch(batch: pa.RecordBatch, plan: MixPlan, seed: int, eval_fraction: float,
+                 schema: pa.Schema) -> pa.RecordBatch:
+    """Annotate a batch of tokenized documents (pure): ``split``, ``mix_copies`` and the rejection ``reason``."""
+    sources, ids = _sources(batch), batch.column("id").to_pylist()
+    held_out = eval_mask(sources, ids, eval_fraction)
+    copies = np.where(held_out, 0, plan.copies(sources, doc_keys(sources, ids, seed)))
+    in_mix = np.isin(np.asarray(sources, dtype=object), list(plan.sources))
+    reason = np.where(held_out | (copies > 0), None, np.where(in_mix, NOT_SAMPLED, NOT_IN_MIX))
+    columns = dict(zip(batch.schema.names, batch.columns))
+    columns["split"] = pa.array(np.where(held_out, "eval", "train"), pa.string())
+    columns["mix_copies"] = pa.array(copies, pa.int64())
+    columns["reason"] = pa.array(reason, pa.string())
+    return conform(pa.RecordBatch.from_pydict(columns), schema)
+
+
+ORDERED_SCHEMA = pa.schema([("order", pa.int64()), ("source", pa.string()), ("token_bytes", pa.binary()),
+                            ("n_bytes", pa.int64())])
+
+
+def order_batch(batch: pa.RecordBatch, seed: int, info: TokenizerInfo) -> pa.RecordBatch:
+    """Copies of documents (``source, id, tokens, text, copy``) -> shuffle key and tokens as shard bytes (pure)."""
+    sources, ids = _sources(batch), batch.column("id").to_pylist()
+    order = copy_order_keys(doc_keys(sources, ids, seed), batch.column("copy").to_numpy())
+    tokens = batch.column("tokens")
+    values = tokens.flatten().to_numpy()
+    if len(values) and int(values.max()) >= info.vocab_size:
+        raise ValueError(f"token id {int(values.max())} is outside the vocabulary of the shards' tokenizer "
+                         f"({info.vocab_size}): were the documents tokenized with another tokenizer?")
+    dtype = info.dtype
+    lengths = pc.list_value_length(tokens).to_numpy(zero_copy_only=False).astype(np.int64)
+    byte_offsets = np.zeros(len(lengths) + 1, dtype=np.int32)
+    np.cumsum(lengths * dtype.itemsize, out=byte_offsets[1:])
+    token_bytes = pa.BinaryArray.from_buffers(pa.binary(), len(lengths),
+                                             [None, pa.py_buffer(byte_offsets), pa.py_buffer(values.astype(dtype))])
+    return pa.RecordBatch.from_arrays(
+        [pa.array(order, pa.int64()), pa.array(sources, pa.string()), token_bytes,
+         pc.binary_length(batch.column("text")).cast(pa.int64())], schema=ORDERED_SCHEMA)
+
+
+def _ordered_copies(df, copies_col, seed: int, info: TokenizerInfo):
+    """Every copy of every document of ``df`` as (order, source, token_bytes, n_bytes), globally sorted."""
+    from pyspark.sql import functions as F
+
+    from curation.runtime.session import map_batches
+
+    copies = df.select("source", "id", "tokens", "text",
+                       F.posexplode(F.array_repeat(F.lit(0), copies_col.cast("int"))).alias("copy", "_"))
+    ordered = map_batches(copies.drop("_"), lambda b: order_batch(b, seed, info), ORDERED_SCHEMA)
+    # ties (the same source and id twice) are broken by content, so the order never depends on partitioning
+    return ordered.orderBy("order", "token_bytes")
+
+
+def _stream(df, dtype: np.dtype) -> Iterator[ShardDoc]:
+    for row in df.toLocalIterator(prefetchPartitions=True):
+        yield ShardDoc(row["source"], np.frombuffer(row["token_bytes"], dtype=dtype), int(row["n_bytes"]))
+
+
+def _dir_name(source: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", source) or "_"
+
+
+class ShardStage(Stage):
+    type_name = "shards"
+    Params = ShardParams
+
+    def fingerprint_extra(self, ctx: StageContext) -> str:
+        p = self.params
+        parts = [sha256_file(p.tokenizer) if os.path.isfile(p.tokenizer) else p.tokenizer]
+        if p.mix:
+            parts.append(sha256_file(p.mix) if os.path.isfile(p.mix) else p.mix)
+        return "|".join(parts)
+
+    def apply(self, df, ctx: StageContext) -> StageResult:
+        p = self.params
+        if "tokens" not in df.columns:
+            raise ValueError("the shards stage needs tokenized documents: put a tokenize stage before it")
+        info = tokenizer_info(p.tokenizer, p.eos_token)
+        mix = load_mix(p.mix) if p.mix else None
+        candidates = df.select("source", "id", "n_tokens").toArrow()
+        sources, ids = pc.fill_null(candidates.column("source"), "").to_pylist(), candidates.column("id").to_pylist()
+        train = ~eval_mask(sources, ids, p.eval_fraction)
+        plan = plan_mix(mix, [s for s, t in zip(sources, train) if t], doc_keys(sources, ids, ctx.seed)[train],
+                        candidates.column("n_tokens").to_numpy()[train])
+        for source, r in plan.report().items():
+            ctx.log(f"  mix {source:>12}: requested {r['requested_share']:.4f}  achieved {r['achieved_share']:.4f}  "
+                    f"{r['achieved_tokens']:,} tokens ({r['repetition']:.2f}x of {r['available_tokens']:,})")
+        schema = mixed_schema(df.columns)
+        seed, eval_fraction = ctx.seed, p.eval_fraction
+
+        from curation.runtime.session import map_batches
+
+        combined = map_batches(df, lambda b: assign_batch(b, plan, seed, eval_fraction, schema), schema)
+        return StageResult(combined=combined,
+                           after_write=lambda kept, _rejected, artifacts: self._write(kept, artifacts, info, mix,
+                                                                                       plan, seed))
+
+    def _write_by_source(self, df, root: str, split: str, info: TokenizerInfo, seed: int) -> dict:
+        """One shard directory per source under ``root`` with each of its documents once, in shuffle order."""
+        from pyspark.sql import functions as F
+
+        df = df.withColumn("source", F.coalesce("source", F.lit("")))
+        written = {}
+        for source in sorted(r["source"] for r in df.select("source").distinct().collect()):
+            docs = _ordered_copies(df.where(F.col("source") == source), F.lit(1), seed, info)
+            m = write_shard_dir(os.path.join(root, _dir_name(source)), _stream(docs, info.dtype), info,
+                                self.params.shard_tokens, {"split": split, "source": source, "seed": seed})
+            written[source] = {"documents": m["documents"], "tokens": m["tokens"]}
+        return written
+
+    def _write(self, kept, artifacts_dir: str, info: TokenizerInfo, mix: Mix | None, plan: MixPlan,
+               seed: int) -> dict:
+        from pyspark.sql import functions as F
+
+        p = self.params
+        os.makedirs(artifacts_dir, exist_ok=True)
+        shutil.copyfile(p.tokenizer, os.path.join(artifacts_dir, TOKENIZER_FILE))
+        mix_fields = {"spec": mix.model_dump() if mix else None, "report": plan.report()}
+        train = _ordered_copies(kept.where(F.col("split") == "train"), F.col("mix_copies"), seed, info)
+        manifest = write_shard_dir(artifacts_dir, _stream(train, info.dtype), info, p.shard_tokens,
+                                   {"split": "train", "seed": seed, "mix": mix_fields})
+        written = {s: v["tokens"] for s, v in manifest["sources"].items()}
+        planned = {s: sp.achieved_tokens for s, sp in plan.sources.items() if sp.achieved_tokens}
+        if written != planned:
+            raise RuntimeError(f"shards hold {written} tokens per source, the mix plan {planned}")
+        eval_sets = self._write_by_source(kept.where(F.col("split") == "eval"), os.path.join(artifacts_dir, EVAL_DIR),
+                                          "eval", info, seed)
+        if p.per_source_dirs:
+            self._write_by_source(kept.where(F.col("split") == "train"), os.path.join(artifacts_dir, SOURCES_DIR),
+                                  "train", info, seed)
+        if p.megatron:
+            from curation.shards.megatron import export_megatron
+
+            export_megatron(artifacts_dir, os.path.join(artifacts_dir, MEGATRON_DIR, "train"))
+        return {"shards": len(manifest["shards"]), "documents": manifest["documents"], "tokens": manifest["tokens"],
+                "dtype": manifest["dtype"], "mix": plan.report(), "max_share_error": round(plan.max_share_error(), 6),
+                "eval": eval_sets}

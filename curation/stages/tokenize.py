@@ -1,0 +1,128 @@
+"""The ``tokenize`` stage: every document encoded with a ``tokenizer.json``, EOS appended.
+
+Adds ``tokens`` (``list<int32>``, EOS last) and ``n_tokens`` (EOS included). Documents without text are rejected
+(``tokenize: no text``). The tokenizer file is read once on the driver and broadcast, so executors need no shared
+file system; each Python worker builds the tokenizer once (``worker_cached``) and encodes whole Arrow batches.
+
+Params: ``tokenizer`` (path to tokenizer.json), ``eos_token`` (default: the first usual EOS name the tokenizer
+has), ``train_vocab_size`` (when set and ``tokenizer`` does not exist yet, a byte-level BPE of that size is first
+trained on up to ``train_max_bytes`` of this stage's input, in seeded-hash order of id, and saved there; the file
+then belongs to the stage: a rerun does not notice it being edited, delete it and rerun with ``--force`` to retrain).
+"""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from curation.schema import annotations_of, conform, doc_schema
+from curation.shards.format import sha256_file
+from curation.pipeline.stage import Stage, StageContext, StageParams, StageResult
+from curation.shards.tokenizer import (encode_texts, text_sample, token_list_array, tokenizer_from_json, tokenizer_info,
+                                train_byte_level_bpe)
+
+NO_TEXT = "tokenize: no text"
+
+
+class TokenizeParams(StageParams):
+    tokenizer: str
+    eos_token: str | None = None
+    train_vocab_size: int | None = None
+    train_max_bytes: int = 50_000_000
+
+
+def tokenized_schema(columns: list[str]) -> pa.Schema:
+    """Output schema of the stage for an input with ``columns``: documents, annotations, tokens, ``reason``."""
+    anns = [a for a in annotations_of(columns) if a not in ("n_tokens", "tokens")] + ["n_tokens", "tokens"]
+    return doc_schema(anns).append(pa.field("reason", pa.string()))
+
+
+def tokenize_batch(batch: pa.RecordBatch, tok, eos_id: int, schema: pa.Schema) -> pa.RecordBatch:
+    """Encode a batch of documents (pure): ``tokens``/``n_tokens`` set, rows without text get a ``reason``."""
+    text = batch.column("text")
+    has_text = pc.is_valid(text).to_numpy(zero_copy_only=False)
+    rows = np.flatnonzero(has_text)
+    ids, offsets = encode_texts(tok, text.take(pa.array(rows)).to_pylist(), eos_id)
+    # every row gets a (possibly empty) list, then rows without text are nulled
+    lengths = np.zeros(batch.num_rows, dtype=np.int64)
+    lengths[rows] = np.diff(offsets)
+    all_offsets = np.zeros(batch.num_rows + 1, dtype=np.int64)
+    np.cumsum(lengths, out=all_offsets[1:])
+    no_text = ~has_text
+    columns = dict(zip(batch.schema.names, batch.columns))
+    columns["tokens"] = token_list_array(ids, all_offsets, no_text)
+    columns["n_tokens"] = pa.array(lengths, pa.int64(), mask=no_text)
+    columns["reason"] = pa.array(np.where(no_text, NO_TEXT, None), pa.string())
+    return conform(pa.RecordBatch.from_pydict(columns), schema)
+
+
+def source_totals(df) -> dict[str, dict[str, int]]:
+    """Per source: documents, tokens and UTF-8 bytes of text of a tokenized DataFrame."""
+    from pyspark.sql import functions as F
+
+    rows = (df.groupBy("source")
+            .agg(F.count("*").alias("docs"), F.sum("n_tokens").alias("tokens"),
+                 F.sum(F.octet_length("text")).alias("bytes"))
+            .orderBy("source").collect())
+    return {str(r["source"]): {"docs": int(r["docs"]), "tokens": int(r["tokens"] or 0), "bytes": int(r["bytes"] or 0)}
+            for r in rows}
+
+
+class TokenizeStage(Stage):
+    type_name = "tokenize"
+    Params = TokenizeParams
+
+    def fingerprint_extra(self, ctx: StageContext) -> str:
+        p = self.params
+        if p.train_vocab_size:  # the stage owns the file: training it must not make the next run recompute
+            return f"trained:{p.train_vocab_size}:{p.train_max_bytes}"
+        return sha256_file(p.tokenizer) if os.path.isfile(p.tokenizer) else p.tokenizer
+
+    def _train(self, df, ctx: StageContext) -> None:
+        from pyspark.sql import functions as F
+
+        p = self.params
+        ctx.log(f"  training a byte-level BPE (vocab {p.train_vocab_size}) on up to {p.train_max_bytes:,} bytes "
+                f"of input -> {p.tokenizer}")
+        rows = (df.where(F.col("text").isNotNull())
+                .select("text", F.xxhash64(F.lit(ctx.seed), "id").alias("order"))
+                .orderBy("order", "text").toLocalIterator())
+        tmp = p.tokenizer + ".tmp"
+        train_byte_level_bpe(text_sample((r["text"] for r in rows), p.train_max_bytes), p.train_vocab_size, tmp)
+        os.replace(tmp, p.tokenizer)
+
+    def apply(self, df, ctx: StageContext) -> StageResult:
+        p = self.params
+        if not os.path.isfile(p.tokenizer) and p.train_vocab_size:
+            self._train(df, ctx)
+        info = tokenizer_info(p.tokenizer, p.eos_token)
+        with open(p.tokenizer, "rb") as f:
+            shipped = ctx.spark.sparkContext.broadcast(f.read().decode("utf-8"))
+        schema = tokenized_schema(df.columns)
+        eos_id, key = info.eos_id, ("tokenizer", info.sha256)
+
+        def run(batch: pa.RecordBatch) -> pa.RecordBatch:
+            from curation.runtime.session import worker_cached
+
+            tok = worker_cached(key, lambda: _worker_tokenizer(shipped.value))
+            return tokenize_batch(batch, tok, eos_id, schema)
+
+        from curation.runtime.session import map_batches
+
+        ctx.log(f"  tokenizer {os.path.basename(p.tokenizer)} sha256 {info.sha256[:12]} vocab {info.vocab_size} "
+                f"eos {info.eos_token!r}={info.eos_id} -> {info.dtype.name} shards")
+
+        def after_write(kept_df, rejected_df, artifacts_dir) -> dict:
+            by_source = source_totals(kept_df)
+            return {"tokenizer": info.as_dict(), "tokens": sum(v["tokens"] for v in by_source.values()),
+                    "by_source": by_source}
+
+        return StageResult(combined=map_batches(df, run, schema), after_write=after_write)
+
+
+def _worker_tokenizer(json_text: str):
+    # Spark already runs one task per core: the tokenizer's own thread pool would only oversubscribe them.
+    os.environ["TOKENIZERS_PARALLELISM"] = "false"
+    return tokenizer_from_json(json_text)
