@@ -370,7 +370,8 @@ def floor(size: str = typer.Option("100k"), repeats: int = typer.Option(2)):
     import pyarrow as pa
     from pyspark.sql import functions as F
 
-    from curation.dedup.minhash.stage import PACKED_SCHEMA, MinHashParams, packed_bucket_rows
+    from curation.dedup.minhash.lsh import PACKED_SCHEMA, packed_bucket_rows
+    from curation.dedup.minhash.stage import MinHashParams
     from curation.runtime.session import map_batches
 
     src = str(ensure_set(size) / "dedup_set.parquet")

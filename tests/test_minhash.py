@@ -9,10 +9,12 @@ import pytest
 from datasketch.lsh import _optimal_param
 
 from curation.dedup.eval import jaccard, word_shingles
-from curation.dedup.minhash.stage import (DECISION_SCHEMA, MinHashParams, _mix64, band_keys, bucket_group, bucket_pairs,
-                              bucket_rows, decide, decide_in_one_task, fold_words, keep_rank, optimal_bands,
-                              packed_bucket_rows, pair_jaccards, pairs_in_buckets, permutations, resolve_handles,
-                              shingle_hashes, unpack_bucket_rows, verified)
+from curation.dedup.keep_policy import keep_rank
+from curation.dedup.minhash.decide import DECISION_SCHEMA, decide, decide_in_one_task, resolve_handles, verified
+from curation.dedup.minhash.kernels import _mix64, band_keys, fold_words, pair_jaccards, permutations, shingle_hashes
+from curation.dedup.minhash.lsh import (bucket_group, bucket_pairs, bucket_rows, optimal_bands, packed_bucket_rows,
+                                        pairs_in_buckets, unpack_bucket_rows)
+from curation.dedup.minhash.stage import MinHashParams
 
 WORDS = "the quick brown fox jumps over lazy dog while seven wizards quietly hex a jovial zebra".split()
 

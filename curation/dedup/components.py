@@ -10,6 +10,7 @@ from __future__ import annotations
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
+from curation.dedup.keep_policy import keep_items
 from curation.schema import ANNOTATIONS
 
 MAX_ROUNDS = 64
@@ -75,18 +76,6 @@ def join_small(big: DataFrame, small: DataFrame, on: str, how: str, broadcast_ro
 def floating_columns(df: DataFrame) -> set[str]:
     """The float and double columns of ``df`` (for :func:`keep_order`)."""
     return {name for name, dtype in df.dtypes if dtype in ("float", "double")}
-
-
-def keep_items(keep: list[str]) -> list[tuple[str, bool]]:
-    """(column, descending) of each item of a keep policy such as ``["quality_score desc", "length desc"]``."""
-    items = []
-    for item in keep:
-        name, _, direction = item.strip().partition(" ")
-        direction = direction.strip().lower() or "asc"
-        if direction not in ("asc", "desc"):
-            raise ValueError(f"keep order {item!r}: direction must be asc or desc")
-        items.append((name, direction == "desc"))
-    return items
 
 
 def keep_order(columns: list[str], keep: list[str], floating: set[str] | frozenset[str] = frozenset()) -> list[Column]:

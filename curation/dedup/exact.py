@@ -31,7 +31,7 @@ def dedup_keys(texts: pa.Array, normalize: bool) -> pa.Array:
     """The text part of the key: the normalised words joined by single spaces, or the raw text."""
     if not normalize:
         return pc.fill_null(texts, "")
-    from curation.dedup.minhash.stage import fold_words
+    from curation.dedup.minhash.kernels import fold_words
 
     return fold_words(texts)
 

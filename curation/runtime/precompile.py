@@ -31,7 +31,8 @@ def numba_kernels(quiet: bool = False) -> None:
     import pyarrow as pa
 
     from curation.rules.text import WordNgrams
-    from curation.dedup.minhash.stage import bucket_pairs, fold_words, packed_bucket_rows, pair_jaccards
+    from curation.dedup.minhash.kernels import fold_words, pair_jaccards
+    from curation.dedup.minhash.lsh import bucket_pairs, packed_bucket_rows
 
     start = time.process_time()
     texts = pa.array(["one two three four five six", "seven eight nine", None])
