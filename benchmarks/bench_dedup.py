@@ -41,7 +41,7 @@ OUT = REPO / "benchmarks" / "out"
 RESULTS = REPO / "benchmarks" / "results"
 VENVS = Path(os.environ.get("CURATION_PEER_VENVS", "/work/venvs"))
 # Extra driver JVM options for our runs: none, so the benchmark measures what `curate run` ships with in local mode
-# (C1-only JIT and, once `make setup` has built it, the class archive; see curation/runtime/session.py).
+# (C1-only JIT and, once `make setup` has built it, the class archive; see curation/runtime/driver_jvm.py).
 JAVA_OPTIONS = ""
 PY = sys.executable
 
@@ -145,8 +145,9 @@ def ours_process(set_dir: Path, work: Path, partitions: int = 2, java_options: s
     benchlib, dedup_eval = _bench_lib()
     sys.path.insert(0, str(REPO))
     from curation.dedup.eval import clusters_from_annotated
-    from curation.pipeline.runner import Runner, read_parquet
-    from curation.runtime.session import jvm_archive
+    from curation.pipeline.runner import Runner
+    from curation.pipeline.storage import read_parquet
+    from curation.runtime.driver_jvm import jvm_archive
     from curation.pipeline.spec import load_spec
 
     shutil.rmtree(work, ignore_errors=True)
@@ -372,7 +373,7 @@ def floor(size: str = typer.Option("100k"), repeats: int = typer.Option(2)):
 
     from curation.dedup.minhash.lsh import PACKED_SCHEMA, packed_bucket_rows
     from curation.dedup.minhash.stage import MinHashParams
-    from curation.runtime.session import map_batches
+    from curation.runtime.batches import map_batches
 
     src = str(ensure_set(size) / "dedup_set.parquet")
     spark = bench_spark()
@@ -495,7 +496,8 @@ def natural(threshold: float = typer.Option(0.8)):
     benchlib, _ = _bench_lib()
     sys.path.insert(0, str(REPO))
     from curation.dedup.eval import clusters_from_annotated, score, true_pairs
-    from curation.pipeline.runner import Runner, read_parquet
+    from curation.pipeline.runner import Runner
+    from curation.pipeline.storage import read_parquet
     from curation.runtime.session import get_spark
     from curation.pipeline.spec import load_spec
 

@@ -60,7 +60,7 @@ class ShippedModel:
         return f"{self.key}-{file_name}"
 
     def load(self) -> TextClassifier:
-        from curation.runtime.session import worker_cached
+        from curation.runtime.batches import worker_cached
 
         return worker_cached(("classifier", self.key), self._load_from_spark_files)
 
@@ -115,7 +115,7 @@ def annotate_with_model(df, model: ShippedModel, annotate: Callable, columns: li
     """``df`` with ``columns`` (re)computed by ``annotate(batch, classifier, **kwargs)`` on executors."""
     from pyspark.sql.pandas.types import to_arrow_schema
 
-    from curation.runtime.session import map_batches
+    from curation.runtime.batches import map_batches
 
     df = df.drop(*[c for c in columns if c in df.columns])
     schema = to_arrow_schema(df.schema)

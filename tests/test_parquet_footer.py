@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from curation.runtime.parquet_footer import FooterError, normalize_encodings, normalize_folder
-from curation.pipeline.runner import read_parquet, write_parquet
+from curation.pipeline.storage import read_parquet, write_parquet
 
 REPO = Path(__file__).resolve().parents[1]
 # the parquet-format numbers of the encodings, the order the lists are sorted in
@@ -20,7 +20,7 @@ NUMBER = {"PLAIN": 0, "PLAIN_DICTIONARY": 2, "RLE": 3, "BIT_PACKED": 4, "DELTA_B
 # rows with strings (dictionary-encoded, and `id` without a dictionary), longs, doubles, booleans and nulls
 WRITE = """
 import sys
-from curation.pipeline.runner import write_parquet
+from curation.pipeline.storage import write_parquet
 def rows(spark):
     return spark.range(3000).selectExpr(
         "concat('doc', id) AS id", "concat('word ', id % 7) AS text", "IF(id % 5 = 0, NULL, id * 3) AS n",

@@ -73,7 +73,8 @@ def test_parquet_reader_keeps_ids_and_rejects_null_text(spark, tmp_path):
 
 
 def test_parquet_ingest_splits_kept_and_rejected_without_a_copy(spark, tmp_path):
-    from curation.pipeline.runner import Runner, read_parquet as read_stage
+    from curation.pipeline.runner import Runner
+    from curation.pipeline.storage import read_parquet as read_stage
     from curation.pipeline.spec import load_spec
 
     t = pa.table({"id": [f"d{i}" for i in range(50)], "text": [None if i % 10 == 3 else f"doc {i}" for i in range(50)]})

@@ -12,9 +12,11 @@ import pyarrow.parquet as pq
 import pytest
 import zstandard
 
-from curation.pipeline.runner import ReconciliationError, Runner
+from curation.pipeline.errors import ReconciliationError
+from curation.pipeline.runner import Runner
 from curation.pipeline.spec import load_spec
-from curation.pipeline.stage import REGISTRY, Stage, StageParams, StageResult
+from curation.pipeline.registry import STAGES
+from curation.pipeline.stage import Stage, StageParams, StageResult
 
 WORDS = "the river ran past old mills where grain was ground for the town bakers each autumn".split()
 
@@ -159,7 +161,7 @@ class LosingStage(Stage):
 
 
 def test_runner_refuses_a_stage_that_loses_documents(spark, tmp_path, monkeypatch):
-    monkeypatch.setitem(REGISTRY, "losing", f"{__name__}:LosingStage")
+    monkeypatch.setitem(STAGES, "losing", f"{__name__}:LosingStage")
     out = tmp_path / "run"
     spec_path = make_spec(tmp_path, out)
     spec = load_spec(spec_path, ["stages.lose.type=losing"])
@@ -212,7 +214,7 @@ def test_spark_submit_runs_the_same_entry_point(spark, tmp_path):
            "PATH": f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}"}
     repo = Path(__file__).resolve().parents[1]
     proc = subprocess.run([str(bindir / "spark-submit"), "--master", "local[1]", "--driver-memory", "1g",
-                           str(repo / "curation" / "cli.py"), "run", str(spec_path), "--set", "spark.master=local[2]"],
+                           str(repo / "curation" / "cli" / "app.py"), "run", str(spec_path), "--set", "spark.master=local[2]"],
                           capture_output=True, text=True, timeout=300, env=env)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "reconciled: True" in proc.stdout

@@ -7,8 +7,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from curation.runtime.session import (LOCAL_FS_CLASS, driver_java_options, jvm_archive, jvm_archive_key,
-                                    jvm_archive_path, local_fs_jar, local_fs_jar_path, use_local_fs_jar)
+from curation.runtime.driver_jvm import (LOCAL_FS_CLASS, driver_java_options, jvm_archive, jvm_archive_key,
+                                         jvm_archive_path, local_fs_jar, local_fs_jar_path, use_local_fs_jar)
 
 
 def test_local_driver_gets_c1_and_log4j_and_callers_options_last(monkeypatch):

@@ -155,7 +155,8 @@ def test_shared_warc_files_every_record_accounted_for(spark):
 def test_same_crawl_gives_the_same_bytes_and_timings_only_when_asked(spark, tmp_path):
     """Extraction CPU time differs from run to run, so ``meta.extract_seconds`` stays null unless the input asks
     for it (``timings: true``): two ingests of the same crawl write byte-identical Parquet."""
-    from curation.pipeline.runner import Runner, read_parquet
+    from curation.pipeline.runner import Runner
+    from curation.pipeline.storage import read_parquet
     from curation.pipeline.spec import load_spec
 
     p = tmp_path / "crawl.warc.gz"

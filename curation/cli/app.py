@@ -89,7 +89,8 @@ def run(
 
 
 def _run_one(spark, spec_path: Path, spec, force: bool) -> None:
-    from curation.pipeline.runner import ReconciliationError, Runner, StageFailed
+    from curation.pipeline.errors import ReconciliationError, StageFailed
+    from curation.pipeline.runner import Runner
     from curation.pipeline.spec import SpecError
 
     typer.echo(f"curate run {spec_path} -> {spec.out}  ({len(spec.stages)} stages: {', '.join(spec.stage_names())})")
@@ -135,9 +136,9 @@ def validate(
 @app.command()
 def stages():
     """List the stage types a spec can use, with their parameters."""
-    from curation.pipeline.stage import REGISTRY, stage_class
+    from curation.pipeline.registry import STAGES, stage_class
 
-    for name in sorted(REGISTRY):
+    for name in sorted(STAGES):
         try:
             cls = stage_class(name)
         except ImportError as exc:

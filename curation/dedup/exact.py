@@ -60,7 +60,7 @@ class ExactDedupStage(Stage):
         from pyspark.sql import functions as F
 
         from curation.dedup.components import choose_kept, floating_columns, join_small, keep_order
-        from curation.runtime.session import checkpoint_counted, map_batches
+        from curation.runtime.batches import checkpoint_counted, map_batches
 
         p: ExactDedupParams = self.params
         key, normalize = p.key, p.normalize

@@ -13,7 +13,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 import pyarrow as pa
 
-from curation.runtime.session import checkpoint_counted, map_batches
+from curation.runtime.batches import checkpoint_counted, map_batches
 from curation.pipeline.stage import Stage, StageContext, StageParams, StageResult
 
 # Query parameters that only track the visitor (analytics, ad clicks), never select content.

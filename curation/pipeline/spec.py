@@ -177,7 +177,7 @@ def validate_spec(doc: dict, source: str = "spec") -> PipelineSpec:
         spec = PipelineSpec.model_validate(doc)
     except ValidationError as err:
         raise SpecError(f"{source}: {_first_error(err, doc)}") from None
-    from curation.pipeline.stage import stage_class
+    from curation.pipeline.registry import stage_class
 
     seen = set()
     for s in spec.stages:

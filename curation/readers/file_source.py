@@ -152,7 +152,7 @@ def read_files(spark, paths: list[str], record_fn: Callable[[str, dict], Iterato
 
     ``meta.extract_seconds`` (a document's extraction CPU time) is kept only with the input option ``timings:
     true``: it differs from run to run, and the same inputs must give the same bytes."""
-    from curation.runtime.session import map_partitions, paths_frame
+    from curation.runtime.batches import map_partitions, paths_frame
 
     timings = bool(options.get("timings", False))
 

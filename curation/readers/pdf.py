@@ -23,7 +23,7 @@ from typing import Iterator
 from curation.readers.file_source import expand_inputs, read_files
 from curation.extract.ocr_backends import OcrBackend, die_with_parent, ocr_backend
 from curation.extract.pdf import EXTRACTOR, PdfOptions, extract_pdf
-from curation.runtime.session import worker_cached
+from curation.runtime.batches import worker_cached
 
 
 def _backend_for(opts: PdfOptions, cache: dict) -> OcrBackend | None:

@@ -89,7 +89,8 @@ def _workload(archive: str) -> None:
 
 def _check(archive: str) -> None:
     """Start Spark mapping ``archive``, run a query with a shuffle and a Python batch function, stop cleanly."""
-    from curation.runtime.session import JVM_ARCHIVE_ENV, get_spark
+    from curation.runtime.driver_jvm import JVM_ARCHIVE_ENV
+    from curation.runtime.session import get_spark
 
     os.environ[JVM_ARCHIVE_ENV] = archive
 
@@ -105,7 +106,7 @@ def local_fs_jar(force: bool = False) -> Path | None:
     import shutil
     import zipfile
 
-    from curation.runtime.session import LOCAL_FS_SOURCE, _java_home, hadoop_api_jar, local_fs_jar_path
+    from curation.runtime.driver_jvm import LOCAL_FS_SOURCE, _java_home, hadoop_api_jar, local_fs_jar_path
 
     path = local_fs_jar_path()
     if path.is_file() and not force:
@@ -137,8 +138,8 @@ def local_fs_jar(force: bool = False) -> Path | None:
 
 
 def jvm_archive(force: bool = False) -> Path | None:
-    from curation.runtime.session import (JVM_ARCHIVE_ENV, jvm_archive_complete, jvm_archive_key, jvm_archive_path,
-                                        jvm_archive_sidecar)
+    from curation.runtime.driver_jvm import (JVM_ARCHIVE_ENV, jvm_archive_complete, jvm_archive_key, jvm_archive_path,
+                                             jvm_archive_sidecar)
 
     key = jvm_archive_key()
     if key is None:

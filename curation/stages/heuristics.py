@@ -103,7 +103,7 @@ class HeuristicStage(Stage):
 
         from pyspark.sql.pandas.types import to_arrow_schema
 
-        from curation.runtime.session import map_batches
+        from curation.runtime.batches import map_batches
 
         if FAILS_COLUMN in df.columns:
             df = df.drop(FAILS_COLUMN)

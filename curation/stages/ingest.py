@@ -16,6 +16,7 @@ from pyspark.sql import functions as F
 from curation.readers.file_source import READ_SCHEMA, expand_inputs, read_files
 from curation.schema import DOC_SCHEMA
 from curation.pipeline.stage import Stage, StageContext, StageParams, StageResult
+from curation.pipeline.storage import Replan
 
 READERS: dict[str, str] = {
     "jsonl": "curation.stages.ingest:read_jsonl",
@@ -79,7 +80,7 @@ def parquet_footers(files: tuple[str, ...], text_field: str):
 def _read_schema(arrow_schema, columns: list[str]):
     """The Spark schema of ``columns`` (those present) from a file's Arrow schema, so that Spark needs no job to
     infer it; None when a type has no Spark equivalent (Spark then infers it)."""
-    from curation.runtime.session import spark_schema
+    from curation.runtime.batches import spark_schema
 
     try:
         return spark_schema(pa.schema([arrow_schema.field(c) for c in columns if c in arrow_schema.names]))
@@ -95,7 +96,7 @@ def read_parquet(spark, inp):
     column, a document's id is ``<file name>:<row index in the file>``, whatever the file splits. When the files'
     statistics show no null text, the frame has no reject condition to evaluate (see :func:`parquet_footers`).
     """
-    from curation.runtime.session import spark_schema
+    from curation.runtime.batches import spark_schema
 
     files = expand_inputs(inp.path)
     text_field = inp.options.get("text_field", "text")
@@ -171,5 +172,5 @@ class IngestStage(Stage):
             counts = [parquet_footers(tuple(expand_inputs(inp.path)), inp.options.get("text_field", "text"))
                       for inp in ctx.spec.inputs]  # read by the reader just now: cached
             known = sum(rows for rows, _, _ in counts) if all(nulls == 0 for _, nulls, _ in counts) else None
-            return StageResult(combined=raw, lazy=True, known_rows=known)
+            return StageResult(combined=raw, storage=Replan(known_rows=known))
         return StageResult(combined=raw)

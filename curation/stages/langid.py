@@ -11,7 +11,7 @@ import os
 import pyarrow as pa
 
 from curation.schema import annotations_of, conform, doc_schema
-from curation.runtime.session import map_batches, worker_cached
+from curation.runtime.batches import map_batches, worker_cached
 from curation.pipeline.stage import Stage, StageContext, StageParams, StageResult
 
 _LABEL_PREFIX = "__label__"

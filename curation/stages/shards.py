@@ -219,7 +219,7 @@ def _ordered_copies(df, copies_col, seed: int, info: TokenizerInfo):
     """Every copy of every document of ``df`` as (order, source, token_bytes, n_bytes), globally sorted."""
     from pyspark.sql import functions as F
 
-    from curation.runtime.session import map_batches
+    from curation.runtime.batches import map_batches
 
     copies = df.select("source", "id", "tokens", "text",
                        F.posexplode(F.array_repeat(F.lit(0), copies_col.cast("int"))).alias("copy", "_"))
@@ -265,7 +265,7 @@ class ShardStage(Stage):
         schema = mixed_schema(df.columns)
         seed, eval_fraction = ctx.seed, p.eval_fraction
 
-        from curation.runtime.session import map_batches
+        from curation.runtime.batches import map_batches
 
         combined = map_batches(df, lambda b: assign_batch(b, plan, seed, eval_fraction, schema), schema)
         return StageResult(combined=combined,

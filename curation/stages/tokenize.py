@@ -104,12 +104,12 @@ class TokenizeStage(Stage):
         eos_id, key = info.eos_id, ("tokenizer", info.sha256)
 
         def run(batch: pa.RecordBatch) -> pa.RecordBatch:
-            from curation.runtime.session import worker_cached
+            from curation.runtime.batches import worker_cached
 
             tok = worker_cached(key, lambda: _worker_tokenizer(shipped.value))
             return tokenize_batch(batch, tok, eos_id, schema)
 
-        from curation.runtime.session import map_batches
+        from curation.runtime.batches import map_batches
 
         ctx.log(f"  tokenizer {os.path.basename(p.tokenizer)} sha256 {info.sha256[:12]} vocab {info.vocab_size} "
                 f"eos {info.eos_token!r}={info.eos_id} -> {info.dtype.name} shards")

@@ -19,6 +19,7 @@ from curation.dedup.minhash.kernels import MAX_NGRAM
 from curation.dedup.minhash.lsh import (HANDLE_PAIR_SCHEMA, PACKED_SCHEMA, bucket_pairs, distinct_pairs,
                                         optimal_bands, packed_bucket_rows)
 from curation.pipeline.stage import Stage, StageContext, StageParams, StageResult
+from curation.pipeline.storage import AnnotationTable
 
 
 class MinHashParams(StageParams):
@@ -81,7 +82,7 @@ class MinHashStage(Stage):
     Params = MinHashParams
 
     def apply(self, df, ctx: StageContext) -> StageResult:
-        from curation.runtime.session import checkpoint_observed
+        from curation.runtime.batches import checkpoint_observed
 
         p: MinHashParams = self.params
         bands, rows = p.band_layout()
@@ -106,8 +107,8 @@ class MinHashStage(Stage):
                  "decided": decided, "near_duplicates": int(seen["near"])}
         if p.exact:
             stats["exact_duplicates"] = int(seen["exact"])
-        return StageResult(kept=out, annotations=sparse, sparse_annotations=True, lazy_rows=p.broadcast_rows,
-                           extra_stats=stats)
+        return StageResult(kept=out, extra_stats=stats,
+                           storage=AnnotationTable(sparse, sparse=True, max_rows=p.broadcast_rows))
 
     def _base(self, df):
         """(the input without the columns this stage writes, the SQL condition of the rows it searches or None)."""
@@ -154,7 +155,7 @@ def candidate_pairs(docs, p: MinHashParams, bands: int, rows: int, seed: int):
     """(DataFrame (ha, hb, exact) of the handle pairs that share an LSH bucket, ``exact`` when they share the exact
     key, distinct within each bucket partition (a pair of documents sharing buckets in several partitions repeats),
     checkpointed; its number of rows; the length in bytes of the longest text; the bytes of all texts)."""
-    from curation.runtime.session import checkpoint_counted, map_batches, map_partitions, observed
+    from curation.runtime.batches import checkpoint_counted, map_batches, map_partitions, observed
 
     ngram, num_perm, nfkc, cap, exact = p.ngram, p.num_perm, p.nfkc, p.max_bucket_pairs, p.exact
     partitions = int(docs.sparkSession.conf.get("spark.sql.shuffle.partitions"))
@@ -176,7 +177,7 @@ def duplicate_decisions(docs, p: MinHashParams, bands: int, rows: int, seed: int
     verified and decided: in one task, or distributed)."""
     from curation.dedup.components import keep_order
     from curation.dedup.keep_policy import keep_items
-    from curation.runtime.session import checkpoint_counted, checkpoint_observed, spark_schema
+    from curation.runtime.batches import checkpoint_counted, checkpoint_observed, spark_schema
 
     spark = docs.sparkSession
     keep_order(docs.columns, p.keep)  # an unknown keep column fails here, before any work
@@ -227,7 +228,7 @@ def distributed_decisions(found, handle_pairs, p: MinHashParams):
     """:func:`decide_in_one_task` with Spark joins, distributed verification and large-star/small-star
     components, for candidate sets too large for one task."""
     from curation.dedup.components import choose_kept, connected_components, floating_columns, keep_order
-    from curation.runtime.session import map_batches
+    from curation.runtime.batches import map_batches
 
     text = ["text"] if p.verify else []
     side = {x: found.select(F.col("h").alias(f"h{x}"), *[F.col(c).alias(f"{c}_{x}") for c in ["id", *text]])
