@@ -6,7 +6,8 @@ import pytest
 
 from conftest import shared_path
 from curation.extract.pdf_cleanup import PageLines, clean_pages
-from curation.extract.pdf import PdfOptions, extract_pdf, garbled_reason
+from curation.extract.ocr_decision import garbled_reason
+from curation.extract.pdf import PdfOptions, extract_pdf
 from curation.readers.pdf import IsolatedExtractor
 
 TEXT_ONLY = PdfOptions(ocr=False)

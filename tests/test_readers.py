@@ -6,7 +6,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from curation.readers.file_source import READ_SCHEMA, list_files
-from curation.readers.jsonl import jsonl_records, text_records
+from curation.readers.jsonl import jsonl_records
+from curation.readers.text import text_records
 from curation.pipeline.spec import InputSpec
 
 
@@ -61,7 +62,7 @@ def test_list_files_globs_dirs_and_skips_hidden(tmp_path):
 
 
 def test_parquet_reader_keeps_ids_and_rejects_null_text(spark, tmp_path):
-    from curation.stages.ingest import read_parquet
+    from curation.readers.parquet import read_parquet
 
     t = pa.table({"id": ["a", "b", "c"], "text": ["one", None, "three"], "url": ["u1", "u2", "u3"], "score": [1, 2, 3]})
     pq.write_table(t, tmp_path / "in.parquet")

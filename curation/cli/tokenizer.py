@@ -23,7 +23,8 @@ def _input_files(inputs: list[str]) -> list[str]:
 
 
 def _file_texts(path: str, text_field: str) -> Iterator[str]:
-    from curation.readers.jsonl import jsonl_records, text_records
+    from curation.readers.jsonl import jsonl_records
+    from curation.readers.text import text_records
 
     if path.endswith(".parquet"):
         import pyarrow.parquet as pq

@@ -9,7 +9,6 @@ shipped. A GPU vision-language model (olmOCR-style) plugs in by subclassing :cla
 from __future__ import annotations
 
 import ctypes
-import importlib
 import os
 import signal
 import subprocess
@@ -18,6 +17,7 @@ from typing import ClassVar
 
 import pymupdf
 
+from curation.pipeline.registry import Registry
 
 _PR_SET_PDEATHSIG = 1
 
@@ -71,14 +71,11 @@ class TesseractOcr(OcrBackend):
 
 
 # backend name (the ``ocr_backend`` reader option) -> "module:Class"
-OCR_BACKENDS: dict[str, str] = {
+OCR_BACKENDS = Registry("OCR backend", {
     "tesseract": "curation.extract.ocr_backends:TesseractOcr",
-}
+})
 
 
 def ocr_backend(name: str, language: str) -> OcrBackend:
     """Instantiate the named backend for ``language``."""
-    if name not in OCR_BACKENDS:
-        raise KeyError(f"unknown OCR backend {name!r}; known: {', '.join(sorted(OCR_BACKENDS))}")
-    module_name, cls_name = OCR_BACKENDS[name].split(":")
-    return getattr(importlib.import_module(module_name), cls_name)(language=language)
+    return OCR_BACKENDS.load(name)(language=language)

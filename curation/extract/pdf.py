@@ -1,27 +1,23 @@
 """PDF to text, one document at a time: text layer where it is good, OCR where it is missing or garbled.
 
 :func:`extract_pdf` is a pure function (PDF bytes or path -> result dict) with no Spark in it. Per page it decides
-between the text layer and OCR and records the decision (``text_layer`` / ``ocr`` / ``blank`` / ``error``); then
-it removes running headers, footers and page numbers, undoes line-end hyphenation and normalizes whitespace
-(:mod:`curation.extract.pdf_cleanup`). Broken, encrypted, empty, non-PDF and oversized inputs give a result with a
-``reason`` instead of raising.
+between the text layer and OCR (:mod:`curation.extract.ocr_decision`) and records the decision (``text_layer`` /
+``ocr`` / ``blank`` / ``error``); then it removes running headers, footers and page numbers, undoes line-end
+hyphenation and normalizes whitespace (:mod:`curation.extract.pdf_cleanup`). Broken, encrypted, empty, non-PDF and
+oversized inputs give a result with a ``reason`` instead of raising.
 """
 from __future__ import annotations
 
-import math
 import os
-import re
 import time
-import unicodedata
-from dataclasses import dataclass
 
-import numpy as np
 import pymupdf
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from curation.readers.file_source import open_binary
 from curation.extract.ocr_backends import OCR_BACKENDS, OcrBackend, ocr_backend
-from curation.extract.pdf_cleanup import PageLines, clean_pages, drop_ocr_noise
+from curation.extract.ocr_decision import PageResult, read_page
+from curation.extract.pdf_cleanup import PageLines, clean_pages
+from curation.readers.file_source import open_binary
 
 EXTRACTOR = "pymupdf"
 
@@ -62,183 +58,6 @@ class PdfOptions(BaseModel):
         if name not in OCR_BACKENDS:
             raise ValueError(f"unknown OCR backend {name!r} (known: {', '.join(sorted(OCR_BACKENDS))})")
         return name
-
-
-@dataclass
-class PageResult:
-    lines: PageLines
-    method: str  # text_layer / ocr / blank / error
-    note: str | None = None  # OCR pages: why OCR was needed; others: why OCR was not used, or what failed
-
-
-# why a page is OCR'd, besides a garbled text layer (see garbled_reason)
-NO_TEXT = "little or no text"
-IMAGE_PAGE = "image-dominated"
-INVISIBLE_LAYER = "invisible text layer over an image"
-
-_CID = re.compile(r"\(cid:\d+\)")
-_WORD = re.compile(r"\S+")
-
-
-def garbled_reason(text: str) -> str | None:
-    """Why a text layer looks garbled (broken font encodings, missing ToUnicode maps), or None if it looks like text."""
-    chars = [c for c in text if not c.isspace()]
-    n = len(chars)
-    if n == 0:
-        return None
-    cids = len(_CID.findall(text))
-    if cids and cids * 7 / n > 0.05:
-        return "cid artifacts"
-    bad = sum(1 for c in chars if c == "\ufffd" or unicodedata.category(c) in ("Cc", "Co", "Cs", "Cn"))
-    if bad / n > 0.05:
-        return "replacement or control characters"
-    letters = sum(1 for c in chars if c.isalpha())
-    # digits and punctuation are normal (tables, dot leaders of a table of contents); symbols in place of
-    # letters are what a broken font encoding produces
-    symbols = sum(1 for c in chars if unicodedata.category(c)[0] in "SM")
-    if symbols > letters:
-        return "more symbols than letters"
-    word_letters = [sum(c.isalpha() for c in w) for w in _WORD.findall(text)]
-    word_letters = [k for k in word_letters if k]
-    if letters >= 50:
-        letters_per_word = letters / len(word_letters)
-        if letters_per_word > 25:
-            return "implausibly long words"
-        if letters_per_word < 1.5:
-            return "implausibly short words"
-    return None
-
-
-def _image_coverage(page: pymupdf.Page) -> float:
-    area = abs(page.rect)
-    if not area:
-        return 0.0
-    covered = sum(abs(pymupdf.Rect(info["bbox"]) & page.rect) for info in page.get_image_info())
-    return min(1.0, covered / area)
-
-
-def _mostly_invisible(page: pymupdf.Page) -> bool:
-    """Whether most characters of the text layer are drawn invisibly (render mode 3 or fully transparent)."""
-    visible = invisible = 0
-    for span in page.get_texttrace():
-        n = len(span["chars"])
-        if span["type"] == 3 or span["opacity"] == 0:
-            invisible += n
-        else:
-            visible += n
-    return invisible > visible
-
-
-def _has_ink(page: pymupdf.Page) -> bool:
-    """Whether anything visible is drawn on the page (checked on a ~200 px thumbnail)."""
-    longest = max(page.rect.width, page.rect.height) or 1.0
-    zoom = min(1.0, 200.0 / longest)
-    pix = page.get_pixmap(matrix=pymupdf.Matrix(zoom, zoom), colorspace=pymupdf.csGRAY, alpha=False)
-    samples = np.frombuffer(pix.samples, dtype=np.uint8)
-    return bool(samples.size) and int(samples.max()) - int(samples.min()) > 16
-
-
-def _ocr_pixmap(page: pymupdf.Page, opts: PdfOptions) -> pymupdf.Pixmap:
-    long_side = max(page.rect.width, page.rect.height) or 1.0
-    zoom = max(opts.dpi / 72.0, opts.min_ocr_long_side / long_side)
-    max_pixels = opts.max_ocr_pixels
-    pixels = page.rect.width * zoom * page.rect.height * zoom
-    if pixels > max_pixels:
-        zoom *= math.sqrt(max_pixels / pixels)
-    pixmap = page.get_pixmap(matrix=pymupdf.Matrix(zoom, zoom), colorspace=pymupdf.csRGB, alpha=False)
-    pixmap.set_dpi(round(zoom * 72), round(zoom * 72))
-    return pixmap
-
-
-# A "word" of 20+ letters ("CompositionofthepretrainingdataforOLMo2"): a font without space glyphs whose
-# word gaps are too narrow for MuPDF to turn into spaces
-_RUN_TOGETHER = re.compile(r"[^\W\d_]{20,}")
-# a gap wider than this fraction of the font size between two glyphs of a line is a word space
-WORD_GAP = 0.1
-
-
-def _respaced(line: dict) -> str:
-    """A line's text rebuilt from its glyph boxes, with a space wherever two glyphs stand a word gap apart."""
-    out: list[str] = []
-    previous = None
-    for span in line["spans"]:
-        for char in span["chars"]:
-            if previous is not None and char["c"] != " " and out[-1] != " " \
-                    and char["bbox"][0] - previous["bbox"][2] > WORD_GAP * span["size"]:
-                out.append(" ")
-            out.append(char["c"])
-            previous = char
-    return "".join(out)
-
-
-def _text_layer_lines(page: pymupdf.Page) -> PageLines:
-    """Lines of the text layer in content order with their vertical position; blocks end with a blank line.
-
-    Lines written in a minority direction (rotated margin stamps such as "Downloaded from ...", arXiv ids,
-    rotated axis labels) are dropped.
-    """
-    data = page.get_text("dict", flags=pymupdf.TEXTFLAGS_TEXT)
-    glyphs = None  # the page's glyph positions, read only if some line needs its word spaces rebuilt
-    lines = []
-    for b, block in enumerate(data["blocks"]):
-        for n, line in enumerate(block.get("lines", ())):
-            text = "".join(span["text"] for span in line["spans"])
-            if _RUN_TOGETHER.search(text):
-                glyphs = glyphs or page.get_text("rawdict", flags=pymupdf.TEXTFLAGS_TEXT)
-                text = _respaced(glyphs["blocks"][b]["lines"][n])
-            if text.strip():
-                lines.append((line["dir"], line["bbox"], text))
-        lines.append(None)
-    weight: dict[tuple, int] = {}
-    for entry in lines:
-        if entry:
-            key = (round(entry[0][0]), round(entry[0][1]))
-            weight[key] = weight.get(key, 0) + len(entry[2])
-    main_dir = max(weight, key=weight.get) if weight else (1, 0)
-    height = page.cropbox.height or 1.0  # text coordinates ignore /Rotate, so does the margin test
-    out = PageLines()
-    for entry in lines:
-        if entry is None:
-            out.end_block()
-        elif (round(entry[0][0]), round(entry[0][1])) == main_dir:
-            bbox = entry[1]
-            out.add(entry[2], top=bbox[1] / height, bottom=bbox[3] / height)
-    return out
-
-
-def _page(page: pymupdf.Page, opts: PdfOptions, ocr: OcrBackend | None, no_ocr_why: str) -> PageResult:
-    """Text of one page and how it was obtained; ``no_ocr_why`` says why ``ocr`` is None when it is."""
-    layer = _text_layer_lines(page)
-    layer_text = layer.text()
-    chars = sum(1 for c in layer_text if not c.isspace())
-    garbled = garbled_reason(layer_text)
-    reason = garbled
-    if reason is None:
-        if chars < opts.min_text_chars:
-            reason = NO_TEXT
-        elif _image_coverage(page) >= 0.5:
-            if chars < opts.image_page_max_text_chars:
-                reason = IMAGE_PAGE
-            elif opts.reocr_invisible_text and _mostly_invisible(page):
-                reason = INVISIBLE_LAYER
-    if reason is None:
-        return PageResult(layer, "text_layer")
-    if not _has_ink(page):
-        # nothing visible to OCR: an empty page, or an invisible text layer that is all there is
-        return PageResult(layer, "text_layer") if chars else PageResult(PageLines(), "blank")
-    if ocr is None:
-        note = f"not OCR'd, {no_ocr_why} ({reason})"
-        return PageResult(layer, "text_layer", note=note) if chars else PageResult(PageLines(), "error", note=note)
-    text = drop_ocr_noise(ocr.recognize(_ocr_pixmap(page, opts)))
-    if reason in (NO_TEXT, IMAGE_PAGE) and _alnum(text) < _alnum(layer_text):
-        # a short but sound text layer (form labels, a title over a picture) beats OCR that read less of it;
-        # a garbled or invisible (someone else's OCR) layer is replaced whatever OCR reads
-        return PageResult(layer, "text_layer", note=f"OCR read less than the text layer ({reason})")
-    return PageResult(PageLines.from_text(text), "ocr", note=reason)
-
-
-def _alnum(text: str) -> int:
-    return sum(c.isalnum() for c in text)
 
 
 def _meta_str(value) -> str | None:
@@ -307,7 +126,7 @@ def extract_pdf(source: bytes | str, options: PdfOptions | None = None, ocr: Ocr
             in_time = time.monotonic() < wall_deadline
             no_ocr_why = "ocr disabled" if ocr is None else "time budget spent"
             try:
-                result = _page(doc[number], opts, ocr if in_time else None, no_ocr_why)
+                result = read_page(doc[number], opts, ocr if in_time else None, no_ocr_why)
             except Exception as exc:  # one broken page does not lose the document
                 result = PageResult(PageLines(), "error", note=f"{type(exc).__name__}: {exc}"[:200])
             pages.append(result)

@@ -41,7 +41,7 @@ class InputSpec(_Strict):
     @field_validator("format")
     @classmethod
     def _known_format(cls, v):
-        from curation.stages.ingest import READERS
+        from curation.readers.formats import READERS
 
         if v not in READERS:
             raise ValueError(f"unknown format {v!r} (known: {', '.join(sorted(READERS))})")

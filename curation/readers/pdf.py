@@ -122,6 +122,6 @@ def pdf_records(path: str, options: dict) -> Iterator[dict]:
 
 
 def read_pdf(spark, inp):
-    """Reader for ``format: pdf`` (registered in ``curation.stages.ingest.READERS``)."""
+    """Reader for ``format: pdf`` (registered in :data:`curation.readers.formats.READERS`)."""
     PdfOptions.model_validate(inp.options)
     return read_files(spark, expand_inputs(inp.path), pdf_records, inp.options, inp.source, "pdf")
