@@ -24,7 +24,7 @@ from classifiers.fasttext_model import FastTextClassifier  # noqa: E402
 from classifiers.scoring_stage import quality_batch  # noqa: E402
 from classifiers.sklearn_model import HashingLogisticClassifier  # noqa: E402
 from classifiers.train import NEGATIVE, POSITIVE, LabeledSource, read_texts, train_classifiers  # noqa: E402
-from curation.stages.heuristics import all_rule_sets, annotate_batch  # noqa: E402
+from curation.rules.sets import all_rule_sets, annotate_batch  # noqa: E402
 from curation.schema import doc_schema, rows_to_batch  # noqa: E402
 
 CORPORA = os.path.join(os.environ.get("CURATION_SHARED", os.path.join(os.path.dirname(REPO), "shared")),

@@ -28,7 +28,8 @@ sys.path.insert(0, ROOT)
 
 from curation.shards.mixing import doc_keys, plan_mix  # noqa: E402
 from curation.schema import DOC_SCHEMA, rows_to_batch  # noqa: E402
-from curation.stages.shards import ShardDoc, order_batch, write_shard_dir  # noqa: E402
+from curation.shards.writer import ShardDoc, write_shard_dir  # noqa: E402
+from curation.stages.shards import order_batch  # noqa: E402
 from curation.stages.tokenize import tokenize_batch, tokenized_schema  # noqa: E402
 from curation.shards.tokenizer import load_tokenizer, text_sample, tokenizer_info, train_byte_level_bpe  # noqa: E402
 from curation.cli.tokenizer import training_texts  # noqa: E402

@@ -4,7 +4,7 @@ import pytest
 from curation.rules.c4 import C4Rules
 from curation.rules.fineweb import FineWebRules
 from curation.rules.gopher import GopherQualityRules, GopherRepetitionRules
-from curation.stages.heuristics import all_rule_sets, failed_rules
+from curation.rules.sets import all_rule_sets, failed_rules
 from curation.rules.text import WordNgrams, duplicate_counts, words
 
 CLEAN = (

@@ -3,7 +3,8 @@ import json
 
 from conftest import shared_path
 from curation.readers.file_source import read_files
-from curation.stages.heuristics import HeuristicStage, failed_rules
+from curation.rules.sets import failed_rules
+from curation.stages.heuristics import HeuristicStage
 from curation.readers.jsonl import jsonl_records
 from curation.schema import DOC_SCHEMA
 from curation.pipeline.stage import StageContext

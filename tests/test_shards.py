@@ -11,7 +11,8 @@ import pytest
 from curation.shards.megatron import export_megatron
 from curation.shards.mixing import NOT_SAMPLED
 from curation.shards.format import read_manifest
-from curation.stages.shards import ShardDoc, ShardStage, iter_documents, verify_shard_dir, write_shard_dir
+from curation.shards.writer import ShardDoc, iter_documents, verify_shard_dir, write_shard_dir
+from curation.stages.shards import ShardStage
 from curation.shards.tokenizer import decode_tokens, encode_texts, load_tokenizer, tokenizer_info
 from test_tokenize import rows, run_stage, tokenize_run, tokenizer_path  # noqa: F401  (session fixtures)
 

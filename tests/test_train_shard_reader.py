@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from curation.stages.shards import ShardDoc, write_shard_dir
+from curation.shards.writer import ShardDoc, write_shard_dir
 from curation.shards.tokenizer import TokenizerInfo
 from train.shard_reader import MixtureSampler, ShardDataset, find_eval_sets
 

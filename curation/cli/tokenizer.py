@@ -93,7 +93,7 @@ def inspect(
 
 
 def _find_tokenizer(shard_dir: str) -> str:
-    from curation.stages.shards import TOKENIZER_FILE
+    from curation.shards.writer import TOKENIZER_FILE
 
     d = os.path.abspath(shard_dir)
     for _ in range(3):  # the shard dir, or eval/<source>/ below it
@@ -114,7 +114,7 @@ def decode(
     import itertools
 
     from curation.shards.format import read_manifest
-    from curation.stages.shards import iter_documents
+    from curation.shards.writer import iter_documents
     from curation.shards.tokenizer import decode_tokens, load_tokenizer
 
     tok = load_tokenizer(tokenizer or _find_tokenizer(shard_dir))
@@ -128,7 +128,7 @@ def decode(
 def verify(shard_dir: str = typer.Argument(..., help="a shard directory; its eval/ and sources/ dirs are checked too")):
     """Check checksums, index offsets, EOS after each document and token ids; exit 1 on any problem."""
     from curation.shards.format import read_manifest
-    from curation.stages.shards import EVAL_DIR, SOURCES_DIR, verify_shard_dir
+    from curation.shards.writer import EVAL_DIR, SOURCES_DIR, verify_shard_dir
 
     dirs = [shard_dir]
     for sub in (EVAL_DIR, SOURCES_DIR):

@@ -1,18 +1,19 @@
 """The PySpark daemon our sessions start (``spark.python.daemon.module``): pyspark's own daemon, after importing
 the modules every Python worker needs and loading the numba kernels once.
 
-PySpark's daemon forks one worker per concurrent Python task, and each worker used to import numpy, pyarrow,
-numba and our stage modules and load the numba kernels from their cache itself: ~1.3 CPU-s per worker on
-the 2-core reference machine, paid again by every worker of every executor. Forked from a daemon that has done it,
-a worker starts with all of it in memory (copy-on-write).
+PySpark's daemon forks one worker per concurrent Python task. Left to itself, each worker imports numpy, pyarrow,
+numba and the stage modules and loads the numba kernels from their cache: over a CPU-second per worker, paid again
+by every worker of every executor. Forked from a daemon that has done it, a worker starts with all of it in memory
+(copy-on-write). What is preloaded: a few generic modules and the module of every registered stage
+(:data:`curation.pipeline.registry.STAGES`), so a new stage is preloaded without a line here.
 
 PySpark imports its worker module only after the fork because numpy and pyarrow may start threads, and a thread
 holding a lock at fork time would leave the child's copy of that lock held. What is preloaded here is limited to
 imports and single-threaded kernel calls. Measured after preloading, the daemon runs two threads: its own and the
 background thread of the jemalloc allocator pyarrow loads, whose fork handlers keep the allocator consistent in the
 child. OpenBLAS starts no pool because Spark sets ``OMP_NUM_THREADS`` to the task's cores (1), and Arrow's thread
-pools are created on first use. ``tests/test_spark_runtime.py`` checks the thread count, so a preload that starts
-threads fails there. A failure while preloading is not fatal: the workers then import what they need themselves.
+pools are created on first use. ``tests/curation/runtime/test_session.py`` checks the thread count, so a preload that
+starts threads fails there. A failure while preloading is not fatal: the workers then import what they need themselves.
 """
 from __future__ import annotations
 
@@ -20,12 +21,15 @@ import importlib
 import importlib.util
 import sys
 
-PRELOAD = (
-    "numpy", "pyarrow", "pyarrow.compute", "pyspark.worker", "scipy.sparse.csgraph",
-    "curation.stages.ingest", "curation.readers.file_source", "curation.stages.langid", "curation.dedup.url", "curation.dedup.exact",
-    "curation.dedup.minhash.stage", "curation.dedup.components", "curation.stages.heuristics", "curation.stages.tokenize",
-    "curation.stages.shards", "classifiers.scoring_stage",
-)
+GENERIC = ("numpy", "pyarrow", "pyarrow.compute", "pyspark.worker", "scipy.sparse.csgraph",
+           "curation.readers.file_source")
+
+
+def preload_modules() -> list[str]:
+    """The generic modules, then the module of every registered stage."""
+    from curation.pipeline.registry import STAGES
+
+    return [*GENERIC, *STAGES.modules()]
 
 
 def prefer_installed_pyspark() -> None:
@@ -39,7 +43,7 @@ def prefer_installed_pyspark() -> None:
 
 def preload() -> None:
     prefer_installed_pyspark()
-    for name in PRELOAD:
+    for name in preload_modules():
         importlib.import_module(name)
     from curation.runtime.precompile import numba_kernels
 

@@ -16,60 +16,16 @@ fail it, pass it, and fail only it) go to the stage's ``stats.json`` under ``ext
 """
 from __future__ import annotations
 
-import numpy as np
 import pyarrow as pa
 from pydantic import Field
 
-from curation.rules.c4 import C4Rules
-from curation.rules.fineweb import FineWebRules
-from curation.rules.gopher import GopherQualityRules, GopherRepetitionRules
-from curation.schema import ANNOTATIONS
 from curation.pipeline.stage import Stage, StageContext, StageParams, StageResult
-
-FAILS_COLUMN = "heuristic_fails"
-
-
-class RuleSets(StageParams):
-    gopher_quality: GopherQualityRules | None = None
-    gopher_repetition: GopherRepetitionRules | None = None
-    c4: C4Rules | None = None
-    fineweb: FineWebRules | None = None
-
-    def enabled(self) -> list:
-        return [getattr(self, name) for name in type(self).model_fields if getattr(self, name) is not None]
-
-    def rule_names(self) -> list[str]:
-        return [name for rule_set in self.enabled() for name in rule_set.failures([])]
-
-
-def all_rule_sets() -> RuleSets:
-    return RuleSets(gopher_quality=GopherQualityRules(), gopher_repetition=GopherRepetitionRules(), c4=C4Rules(),
-                    fineweb=FineWebRules())
+from curation.rules.sets import FAILS_COLUMN, RuleSets, all_rule_sets, annotate_batch
+from curation.schema import ANNOTATIONS
 
 
 class HeuristicParams(StageParams):
     rules: RuleSets = Field(default_factory=all_rule_sets)
-
-
-def failed_rules(texts: list[str], rule_sets: RuleSets) -> pa.ListArray:
-    """For each text, the names of the rules it fails, in rule order."""
-    names: list[str] = []
-    masks: list[np.ndarray] = []
-    for rule_set in rule_sets.enabled():
-        for name, mask in rule_set.failures(texts).items():
-            names.append(name)
-            masks.append(mask)
-    failed = np.stack(masks, axis=1) if masks else np.zeros((len(texts), 0), dtype=bool)
-    rows, cols = np.nonzero(failed)  # row-major: grouped by document, rules in order
-    offsets = np.concatenate([[0], np.cumsum(failed.sum(axis=1))]).astype(np.int32)
-    values = pa.array(np.asarray(names, dtype=object)[cols] if len(cols) else [], type=pa.string())
-    return pa.ListArray.from_arrays(pa.array(offsets), values)
-
-
-def annotate_batch(batch: pa.RecordBatch, rule_sets: RuleSets) -> pa.RecordBatch:
-    """``batch`` with a ``heuristic_fails`` column appended (a missing text counts as empty)."""
-    texts = ["" if t is None else t for t in batch.column("text").to_pylist()]
-    return batch.append_column(pa.field(FAILS_COLUMN, ANNOTATIONS[FAILS_COLUMN]), failed_rules(texts, rule_sets))
 
 
 def rule_statistics(annotated_df, rule_names: list[str]) -> dict:
