@@ -13,8 +13,9 @@ from fastwarc.warc import ArchiveIterator, WarcRecordType
 from resiliparse.extract.html2text import extract_plain_text
 from resiliparse.parse.encoding import bytes_to_str
 
-from curation.sample import text as bank
-from curation.sample.corpus import MAX_ORGANIC_JACCARD, jaccard, word_shingles, write_sample
+from curation.sample import bank
+from curation.sample.compose import MAX_ORGANIC_JACCARD, jaccard, word_shingles
+from curation.sample.corpus import write_sample
 
 
 @pytest.fixture(scope="module")
