@@ -125,13 +125,14 @@ def annotate_with_model(df, model: ShippedModel, annotate: Callable, columns: li
 
 
 class ModelParams(StageParams):
-    model: str  # directory written by `curate classifier train`
-    backend: Literal["fasttext", "sklearn"] = "fasttext"
+    model: str = Field(description="a model directory written by `curate classifier train`")
+    backend: Literal["fasttext", "sklearn"] = Field("fasttext", description="which of the directory's models scores")
 
 
 class QualityScoreParams(ModelParams):
-    min_score: float | None = Field(None, ge=0, le=1)
-    keep_top: float | None = Field(None, gt=0, le=1)
+    min_score: float | None = Field(None, ge=0, le=1, description="reject documents scoring below this")
+    keep_top: float | None = Field(None, gt=0, le=1, description="keep this share of documents, the best scored "
+                                                                 "(instead of min_score)")
 
     @model_validator(mode="after")
     def _one_selection(self):

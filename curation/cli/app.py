@@ -135,7 +135,8 @@ def validate(
 
 @app.command()
 def stages():
-    """List the stage types a spec can use, with their parameters."""
+    """List the stage types a spec can use, with each parameter's type, default and description."""
+    from curation.cli.stage_help import stage_help
     from curation.pipeline.registry import STAGES, stage_class
 
     for name in sorted(STAGES):
@@ -144,10 +145,7 @@ def stages():
         except ImportError as exc:
             typer.echo(f"{name}: unavailable ({exc})")
             continue
-        fields = ", ".join(f"{k}={'...' if v.is_required() else repr(v.default)}"
-                           for k, v in cls.Params.model_fields.items())
-        doc = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
-        typer.echo(f"{name}({fields})\n    {doc}")
+        typer.echo(stage_help(name, cls) + "\n")
 
 
 @app.command()

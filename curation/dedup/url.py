@@ -12,6 +12,7 @@ from typing import Literal
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import pyarrow as pa
+from pydantic import Field
 
 from curation.runtime.batches import checkpoint_counted, map_batches
 from curation.pipeline.stage import Stage, StageContext, StageParams, StageResult
@@ -95,9 +96,9 @@ def url_norms(batch: pa.RecordBatch) -> pa.RecordBatch:
 
 
 class UrlDedupParams(StageParams):
-    # Which document of a URL group is kept: the one with the most text, the earliest or the latest
-    # ``meta.warc_date``. Ties are broken by the smallest id, so the choice is deterministic.
-    keep: Literal["longest", "earliest", "latest"] = "longest"
+    keep: Literal["longest", "earliest", "latest"] = Field(
+        "longest", description="which document of a URL group is kept: the one with the most text, or the earliest "
+                               "or latest meta.warc_date (ties: the smallest id, so the choice is deterministic)")
 
 
 class UrlDedupStage(Stage):

@@ -13,6 +13,7 @@ import re
 from typing import ClassVar
 
 import numpy as np
+from pydantic import Field
 
 from curation.rules.text import enabled_failures
 from curation.pipeline.stage import StageParams
@@ -30,16 +31,18 @@ class C4Rules(StageParams):
 
     set_name: ClassVar[str] = "c4"
 
-    lorem_ipsum: bool = True
-    curly_bracket: bool = True
-    min_sentences: int | None = 5
+    lorem_ipsum: bool = Field(True, description="fail a page whose kept lines say 'lorem ipsum'")
+    curly_bracket: bool = Field(True, description="fail a page whose kept lines hold a curly bracket")
+    min_sentences: int | None = Field(5, description="fail a page whose kept lines hold fewer sentences than this")
     # Which lines count (C4's line filters). FineWeb runs C4 with ``line_end_punct: false``.
-    line_end_punct: bool = True
-    min_words_per_line: int = 3
-    max_word_length: int = 1000
-    drop_javascript_lines: bool = True
-    drop_policy_lines: bool = True
-    remove_citations: bool = True
+    line_end_punct: bool = Field(True, description="keep only lines that end in terminal punctuation (FineWeb runs C4 "
+                                                   "with false)")
+    min_words_per_line: int = Field(3, description="keep only lines with at least this many words")
+    max_word_length: int = Field(1000, description="drop lines with a word longer than this many characters")
+    drop_javascript_lines: bool = Field(True, description="drop lines that mention javascript")
+    drop_policy_lines: bool = Field(True, description="drop cookie, privacy and terms-of-use lines")
+    remove_citations: bool = Field(True, description="remove citation marks ([1], [edit], [citation needed]) before "
+                                                     "judging a line")
 
     def page_features(self, text: str) -> tuple[bool, bool, int]:
         """(a kept line says "lorem ipsum", a kept line has "{", sentences in kept lines)."""

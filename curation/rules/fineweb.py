@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 import numpy as np
+from pydantic import Field
 
 from curation.rules.text import TOKEN_RE, duplicate_counts, enabled_failures, ratio
 from curation.pipeline.stage import StageParams
@@ -22,12 +23,18 @@ class FineWebRules(StageParams):
 
     set_name: ClassVar[str] = "fineweb"
 
-    min_line_punct_ratio: float | None = 0.12  # lines ending with . ' " ! ?
-    line_punct_exclude_zero: bool = False  # pages with no such line at all pass (for unpunctuated languages)
-    max_short_line_ratio: float | None = 0.67  # lines of at most short_line_length characters
-    short_line_length: int = 30
-    max_dup_line_char_ratio: float | None = 0.01  # characters in repeated non-empty lines / non-newline characters
-    max_newline_token_ratio: float | None = 0.3  # newlines per word/punctuation token
+    min_line_punct_ratio: float | None = Field(0.12, description="fail a page whose share of lines ending with . ' \" ! "
+                                                                 "? is at or below this")
+    line_punct_exclude_zero: bool = Field(False, description="let a page with no such line at all pass (for "
+                                                             "unpunctuated languages)")
+    max_short_line_ratio: float | None = Field(0.67, description="fail a page whose share of lines of at most "
+                                                                 "short_line_length characters is at or above this")
+    short_line_length: int = Field(30, description="the longest line, in characters, that counts as short")
+    max_dup_line_char_ratio: float | None = Field(0.01, description="fail a page whose characters in repeated "
+                                                                    "non-empty lines, over its non-newline "
+                                                                    "characters, are at or above this")
+    max_newline_token_ratio: float | None = Field(0.3, description="fail a page with more newlines per word or "
+                                                                   "punctuation token than this")
 
     def features(self, texts: list[str]) -> dict[str, np.ndarray]:
         rows = []

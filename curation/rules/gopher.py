@@ -11,6 +11,7 @@ import re
 from typing import ClassVar
 
 import numpy as np
+from pydantic import Field
 
 from curation.rules.text import PARAGRAPH_BREAK_RE, WordNgrams, duplicate_counts, enabled_failures, ratio, words
 from curation.pipeline.stage import StageParams
@@ -26,17 +27,26 @@ class GopherQualityRules(StageParams):
 
     set_name: ClassVar[str] = "gopher_quality"
 
-    min_words: int | None = 50
-    max_words: int | None = 100_000
-    min_avg_word_length: float | None = 3
-    max_avg_word_length: float | None = 10
-    max_hash_word_ratio: float | None = 0.1  # "#" per word
-    max_ellipsis_word_ratio: float | None = 0.1  # "..." or "…" per word
-    max_bullet_lines_ratio: float | None = 0.9  # lines starting with a bullet
-    max_ellipsis_lines_ratio: float | None = 0.3  # lines ending with an ellipsis
-    min_alpha_words_ratio: float | None = 0.8  # words with at least one letter
-    min_stop_words: int | None = 2  # occurrences of the stop words below (case-insensitive)
-    stop_words: list[str] = ["the", "be", "to", "of", "and", "that", "have", "with"]
+    min_words: int | None = Field(50, description="fail a document with fewer words than this")
+    max_words: int | None = Field(100_000, description="fail a document with more words than this")
+    min_avg_word_length: float | None = Field(3, description="fail a document whose mean word length (characters) is "
+                                                             "below this")
+    max_avg_word_length: float | None = Field(10, description="fail a document whose mean word length (characters) is "
+                                                              "above this")
+    max_hash_word_ratio: float | None = Field(0.1, description="fail a document with more '#' per word than this")
+    max_ellipsis_word_ratio: float | None = Field(0.1, description="fail a document with more '...' or '…' per word "
+                                                                   "than this")
+    max_bullet_lines_ratio: float | None = Field(0.9, description="fail a document whose share of lines starting with "
+                                                                  "a bullet is above this")
+    max_ellipsis_lines_ratio: float | None = Field(0.3, description="fail a document whose share of lines ending with "
+                                                                    "an ellipsis is above this")
+    min_alpha_words_ratio: float | None = Field(0.8, description="fail a document whose share of words with a letter "
+                                                                 "is below this")
+    min_stop_words: int | None = Field(2, description="fail a document with fewer occurrences of stop_words than this "
+                                                      "(case-insensitive)")
+    stop_words: list[str] = Field(["the", "be", "to", "of", "and", "that", "have", "with"], description="the words "
+                                                                                                        "min_stop_words "
+                                                                                                        "counts")
 
     def features(self, texts: list[str]) -> dict[str, np.ndarray]:
         stop_re = re.compile(r"\b(?:" + "|".join(map(re.escape, self.stop_words)) + r")\b")
@@ -100,19 +110,32 @@ class GopherRepetitionRules(StageParams):
 
     set_name: ClassVar[str] = "gopher_repetition"
 
-    max_dup_para_frac: float | None = 0.30
-    max_dup_para_char_frac: float | None = 0.20
-    max_dup_line_frac: float | None = 0.30
-    max_dup_line_char_frac: float | None = 0.20
-    max_top_2gram_char_frac: float | None = 0.20
-    max_top_3gram_char_frac: float | None = 0.18
-    max_top_4gram_char_frac: float | None = 0.16
-    max_dup_5gram_char_frac: float | None = 0.15
-    max_dup_6gram_char_frac: float | None = 0.14
-    max_dup_7gram_char_frac: float | None = 0.13
-    max_dup_8gram_char_frac: float | None = 0.12
-    max_dup_9gram_char_frac: float | None = 0.11
-    max_dup_10gram_char_frac: float | None = 0.10
+    max_dup_para_frac: float | None = Field(0.30, description="fail a document whose share of duplicated paragraphs is "
+                                                              "above this")
+    max_dup_para_char_frac: float | None = Field(0.20, description="fail a document whose share of characters in "
+                                                                   "duplicated paragraphs is above this")
+    max_dup_line_frac: float | None = Field(0.30, description="fail a document whose share of duplicated lines is "
+                                                              "above this")
+    max_dup_line_char_frac: float | None = Field(0.20, description="fail a document whose share of characters in "
+                                                                   "duplicated lines is above this")
+    max_top_2gram_char_frac: float | None = Field(0.20, description="fail a document whose most frequent word 2-gram "
+                                                                    "covers more of its characters than this")
+    max_top_3gram_char_frac: float | None = Field(0.18, description="fail a document whose most frequent word 3-gram "
+                                                                    "covers more of its characters than this")
+    max_top_4gram_char_frac: float | None = Field(0.16, description="fail a document whose most frequent word 4-gram "
+                                                                    "covers more of its characters than this")
+    max_dup_5gram_char_frac: float | None = Field(0.15, description="fail a document whose repeated word 5-grams cover "
+                                                                    "more of its characters than this")
+    max_dup_6gram_char_frac: float | None = Field(0.14, description="fail a document whose repeated word 6-grams cover "
+                                                                    "more of its characters than this")
+    max_dup_7gram_char_frac: float | None = Field(0.13, description="fail a document whose repeated word 7-grams cover "
+                                                                    "more of its characters than this")
+    max_dup_8gram_char_frac: float | None = Field(0.12, description="fail a document whose repeated word 8-grams cover "
+                                                                    "more of its characters than this")
+    max_dup_9gram_char_frac: float | None = Field(0.11, description="fail a document whose repeated word 9-grams cover "
+                                                                    "more of its characters than this")
+    max_dup_10gram_char_frac: float | None = Field(0.10, description="fail a document whose repeated word 10-grams "
+                                                                     "cover more of its characters than this")
 
     def features(self, texts: list[str]) -> dict[str, np.ndarray]:
         top_sizes = [n for n in TOP_NGRAM_SIZES if getattr(self, f"max_top_{n}gram_char_frac") is not None]

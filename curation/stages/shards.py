@@ -40,13 +40,18 @@ from curation.shards.writer import EVAL_DIR, MEGATRON_DIR, SOURCES_DIR, TOKENIZE
 
 
 class ShardParams(StageParams):
-    tokenizer: str
-    eos_token: str | None = None
-    mix: str | None = None
-    shard_tokens: int = Field(default=50_000_000, gt=0)
-    eval_fraction: float = Field(default=0.0, ge=0.0, lt=1.0)
-    megatron: bool = False
-    per_source_dirs: bool = False
+    tokenizer: str = Field(description="the tokenize stage's tokenizer.json (copied into the shard directory)")
+    eos_token: str | None = Field(None, description="the end-of-document token; null: the first usual EOS name the "
+                                                    "tokenizer has")
+    mix: str | None = Field(None, description="a mix file (weights per source, optional token budget and repetition "
+                                              "caps); null: every document once")
+    shard_tokens: int = Field(50_000_000, gt=0, description="a shard is closed once it holds at least this many tokens "
+                                                         "(documents are never split)")
+    eval_fraction: float = Field(0.0, ge=0.0, lt=1.0, description="share of each source's documents held out as its "
+                                                                  "eval split")
+    megatron: bool = Field(False, description="also export the training shards as a Megatron-LM .bin/.idx pair")
+    per_source_dirs: bool = Field(False, description="also write each source's training documents once, unmixed, under "
+                                                     "sources/<source>/")
 
 
 def mixed_schema(columns: list[str]) -> pa.Schema:
@@ -120,6 +125,8 @@ def _dir_name(source: str) -> str:
 
 
 class ShardStage(Stage):
+    """Mixes, shuffles and writes the tokenized documents as token shards (terminal); rejects what the mix leaves."""
+
     type_name = "shards"
     Params = ShardParams
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 
 import numpy as np
+from pydantic import Field
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -27,10 +28,13 @@ NO_TEXT = "tokenize: no text"
 
 
 class TokenizeParams(StageParams):
-    tokenizer: str
-    eos_token: str | None = None
-    train_vocab_size: int | None = None
-    train_max_bytes: int = 50_000_000
+    tokenizer: str = Field(description="path of the tokenizer.json to encode with (written here when train_vocab_size "
+                                       "is set and it is missing)")
+    eos_token: str | None = Field(None, description="the end-of-document token; null: the first usual EOS name the "
+                                                    "tokenizer has")
+    train_vocab_size: int | None = Field(None, description="when set and the tokenizer file is missing: train a "
+                                                           "byte-level BPE of this size on this stage's input")
+    train_max_bytes: int = Field(50_000_000, description="bytes of input text the tokenizer is trained on at most")
 
 
 def tokenized_schema(columns: list[str]) -> pa.Schema:
@@ -71,6 +75,8 @@ def source_totals(df) -> dict[str, dict[str, int]]:
 
 
 class TokenizeStage(Stage):
+    """Adds ``tokens`` and ``n_tokens`` (EOS included) with a tokenizer.json; rejects documents without text."""
+
     type_name = "tokenize"
     Params = TokenizeParams
 
