@@ -4,8 +4,8 @@ text (issue 6, last acceptance point).
 
     .venv/bin/python benchmarks/quality_proxy.py            # ~7 CPU-minutes with the defaults (2 seeds, 4 proxies)
 
-Design (all splits seeded by ``--split-seed``, per domain, after exact-text deduplication across all corpora, so one
-text can never sit on two sides of a split):
+Design (the split is :mod:`classifiers.proxy_split`, seeded by ``--split-seed``, per domain, after exact-text
+deduplication across all corpora, so one text can never sit on two sides of a split):
 - high-quality corpora (wiki, books, papers, docs): ``--eval-fraction`` of each domain's documents are held out as
   that domain's eval set; the rest are the classifier's positives. None of them is in the pool.
 - web: ``--web-eval-fraction`` held out (eval, for context), ``--web-classifier-fraction`` are the classifier's
@@ -28,13 +28,10 @@ checkpoints) under ``--out``.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import sys
 import time
-import zlib
-from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -43,88 +40,15 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
 from classifiers.fasttext_model import FastTextClassifier  # noqa: E402
-from classifiers.train import POSITIVE, LabeledSource, jsonl_objects, train_classifiers  # noqa: E402
+from classifiers.proxy_split import HIGH_QUALITY, WEB, Doc, Split, read_corpora, split_documents  # noqa: E402
+from classifiers.train import POSITIVE, LabeledSource, train_classifiers  # noqa: E402
 from curation.shards.tokenizer import train_byte_level_bpe  # noqa: E402
 from train.shard_reader import ShardDataset  # noqa: E402
 from train.text_shards import write_text_shards  # noqa: E402
 from train.trainer import TrainConfig, train_proxy  # noqa: E402
 
 SHARED_DATA = os.path.join(os.environ.get("CURATION_SHARED", os.path.join(os.path.dirname(REPO), "shared")), "data")
-HIGH_QUALITY = ("wiki", "books", "papers", "docs")  # the classifier's positives; the eval sets that decide
-WEB, FORUM = "web", "forum"
-DOMAINS = (WEB, FORUM, *HIGH_QUALITY)  # reading order: the first occurrence of a duplicated text is kept
 ARMS = ("top", "random")
-
-
-@dataclass(frozen=True)
-class Doc:
-    id: str
-    domain: str
-    text: str
-
-
-@dataclass
-class Split:
-    eval: dict[str, list[Doc]] = field(default_factory=dict)                 # eval set name -> documents
-    classifier_positive: dict[str, list[Doc]] = field(default_factory=dict)  # domain -> documents
-    classifier_negative: list[Doc] = field(default_factory=list)
-    pool: list[Doc] = field(default_factory=list)
-
-    def summary(self) -> dict:
-        def count(docs: list[Doc]) -> dict:
-            return {"documents": len(docs), "bytes": sum(len(d.text.encode()) for d in docs)}
-
-        pool_by_domain = {d: [x for x in self.pool if x.domain == d] for d in sorted({x.domain for x in self.pool})}
-        return {"eval": {name: count(docs) for name, docs in self.eval.items()},
-                "classifier_positive": {name: count(docs) for name, docs in self.classifier_positive.items()},
-                "classifier_negative": {WEB: count(self.classifier_negative)},
-                "pool": {name: count(docs) for name, docs in pool_by_domain.items()}}
-
-
-def read_corpora(corpora_dir: str, domains: tuple[str, ...] = DOMAINS) -> dict[str, list[Doc]]:
-    """Documents per domain with non-empty text; an exact repeat of a text already read (web repeats 35 of its own)
-    is dropped, so that no text can end up both in an eval set and in training data."""
-    seen: set[bytes] = set()
-    out: dict[str, list[Doc]] = {}
-    for domain in domains:
-        out[domain] = []
-        for obj in jsonl_objects(os.path.join(corpora_dir, f"{domain}.jsonl.zst")):
-            text = obj.get("text")
-            if not isinstance(text, str) or not text.strip():
-                continue
-            digest = hashlib.sha256(text.encode()).digest()
-            if digest not in seen:
-                seen.add(digest)
-                out[domain].append(Doc(str(obj["id"]), domain, text))
-    return out
-
-
-def domain_permutation(docs: list[Doc], domain: str, seed: int) -> list[Doc]:
-    """A seeded order of one domain's documents that does not depend on the other domains."""
-    rng = np.random.default_rng([seed, zlib.crc32(domain.encode())])
-    return [docs[i] for i in rng.permutation(len(docs))]
-
-
-def held_out_count(n: int, fraction: float) -> int:
-    """At least one document (even of the nine books) when a domain has two or more."""
-    return max(1, round(n * fraction)) if n > 1 else 0
-
-
-def split_documents(docs: dict[str, list[Doc]], seed: int, eval_fraction: float, web_eval_fraction: float,
-                    web_classifier_fraction: float) -> Split:
-    split = Split()
-    for domain in HIGH_QUALITY:
-        order = domain_permutation(docs[domain], domain, seed)
-        n_eval = held_out_count(len(order), eval_fraction)
-        split.eval[domain] = order[:n_eval]
-        split.classifier_positive[domain] = order[n_eval:]
-    web = domain_permutation(docs[WEB], WEB, seed)
-    n_eval = held_out_count(len(web), web_eval_fraction)
-    n_negative = round(len(web) * web_classifier_fraction)
-    split.eval[WEB] = web[:n_eval]
-    split.classifier_negative = web[n_eval:n_eval + n_negative]
-    split.pool = web[n_eval + n_negative:] + docs[FORUM]
-    return split
 
 
 def write_jsonl(docs: list[Doc], path: str) -> str:

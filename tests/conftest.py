@@ -1,19 +1,7 @@
-import os
-from pathlib import Path
-
+"""Fixtures for every test: one local Spark session for the whole run. Tests mirror the package tree
+(``tests/curation/dedup/test_minhash.py`` tests ``curation/dedup/minhash/``); fixtures shared by several test
+modules live in the ``conftest.py`` of their nearest common folder; paths in ``tests/paths.py``."""
 import pytest
-
-REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("CURATION_SHARED", REPO.parent / "shared"))
-DATA = SHARED / "data"
-
-
-def shared_path(*parts: str) -> Path:
-    """A path under ../shared/data; the test is skipped when the shared data set is not beside the repo."""
-    p = DATA.joinpath(*parts)
-    if not p.exists():
-        pytest.skip(f"shared data not available: {p}")
-    return p
 
 
 @pytest.fixture(scope="session")
