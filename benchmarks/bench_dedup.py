@@ -146,9 +146,9 @@ def ours_process(set_dir: Path, work: Path, partitions: int = 2, java_options: s
     sys.path.insert(0, str(REPO))
     from curation.dedup.eval import clusters_from_annotated
     from curation.pipeline.runner import Runner
+    from curation.pipeline.spec import load_spec
     from curation.pipeline.storage import read_parquet
     from curation.runtime.driver_jvm import jvm_archive
-    from curation.pipeline.spec import load_spec
 
     shutil.rmtree(work, ignore_errors=True)
     spec = load_spec(REPO / "pipelines" / "dedup.yaml",
@@ -497,9 +497,9 @@ def natural(threshold: float = typer.Option(0.8)):
     sys.path.insert(0, str(REPO))
     from curation.dedup.eval import clusters_from_annotated, score, true_pairs
     from curation.pipeline.runner import Runner
+    from curation.pipeline.spec import load_spec
     from curation.pipeline.storage import read_parquet
     from curation.runtime.session import get_spark
-    from curation.pipeline.spec import load_spec
 
     src = BENCH.parent / "data" / "dedup_natural.jsonl.gz"
     work = OUT / "natural"

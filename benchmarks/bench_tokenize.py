@@ -26,13 +26,13 @@ import pyarrow as pa  # noqa: E402
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from curation.shards.mixing import doc_keys, plan_mix  # noqa: E402
+from curation.cli.tokenizer import training_texts  # noqa: E402
 from curation.schema import DOC_SCHEMA, rows_to_batch  # noqa: E402
+from curation.shards.mixing import doc_keys, plan_mix  # noqa: E402
+from curation.shards.tokenizer import load_tokenizer, text_sample, tokenizer_info, train_byte_level_bpe  # noqa: E402
 from curation.shards.writer import ShardDoc, write_shard_dir  # noqa: E402
 from curation.stages.shards import order_batch  # noqa: E402
 from curation.stages.tokenize import tokenize_batch, tokenized_schema  # noqa: E402
-from curation.shards.tokenizer import load_tokenizer, text_sample, tokenizer_info, train_byte_level_bpe  # noqa: E402
-from curation.cli.tokenizer import training_texts  # noqa: E402
 
 CORPORA = os.path.join(os.path.dirname(ROOT), "shared", "data", "corpora")
 DOMAINS = ["web", "code", "books", "wiki", "papers", "forum", "docs"]
@@ -117,9 +117,9 @@ def _tree_cpu_seconds() -> float:
 def bench_spark(rows, tokenizer_path: str, work: str) -> dict:
     from pyspark.sql import functions as F
 
-    from curation.stages.shards import ShardStage
-    from curation.runtime.session import get_spark
     from curation.pipeline.stage import StageContext
+    from curation.runtime.session import get_spark
+    from curation.stages.shards import ShardStage
     from curation.stages.tokenize import TokenizeStage
 
     spark = get_spark(master="local[2]", driver_memory="2g")

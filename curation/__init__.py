@@ -1,4 +1,6 @@
-"""Curate LLM pretraining data on Spark. ``run_pipeline`` (:mod:`curation.pipeline.api`) runs a pipeline spec from Python.
+"""Curate LLM pretraining data on Spark. ``run_pipeline`` (:mod:`curation.pipeline.api`) runs a pipeline spec from
+Python. The folders are the roles (see ``docs/ARCHITECTURE.md``): `pipeline`, `runtime`, `readers`, `extract`,
+`rules`, `dedup`, `stages`, `shards`, `sample`, `cli`; `schema.py` is the one document schema.
 
 The name loads its module on first use: Spark's Python workers import this package's stage modules, and they have
 no use for the runner."""

@@ -1,6 +1,7 @@
 """`curate`: the command line. `curate run SPEC` runs a pipeline; sub-commands cover the tools around it.
 
-Also a ``spark-submit`` entry point: ``spark-submit curation/cli/app.py run pipelines/demo.yaml``.
+Also a ``spark-submit`` entry point: ``spark-submit curation/cli/app.py run pipelines/demo.yaml``. Sub-command
+modules import their heavy dependencies inside their commands, so ``curate --help`` stays fast.
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from classifiers.cli import app as classifier_app
 from curation.cli.dedup import app as dedup_app
 from curation.cli.sample import app as sample_app
 from curation.cli.tokenizer import app as tokenizer_app
+from mixes.cli import app as mix_app
 from train.cli import app as train_app
 
 app = typer.Typer(help="Curate LLM pretraining data on Spark: ingest, dedup, filter, mix, tokenize, train proxies.",
@@ -24,6 +26,7 @@ app.add_typer(dedup_app, name="dedup")
 app.add_typer(classifier_app, name="classifier")
 app.add_typer(tokenizer_app, name="tokenizer")
 app.add_typer(train_app, name="train")
+app.add_typer(mix_app, name="mix")
 
 
 def _fail(msg: str, code: int) -> None:

@@ -14,8 +14,8 @@ def annotated_documents(stage_dir: Path, columns: list[str]):
     """``columns`` of the documents of a run's stage folder that holds annotations only (a lazy stage), planned
     with Spark from the run's ``spec.yaml``."""
     from curation.pipeline.runner import Runner
-    from curation.runtime.session import get_spark
     from curation.pipeline.spec import load_spec
+    from curation.runtime.session import get_spark
 
     spec = load_spec(stage_dir.parent / "spec.yaml", [f"out={stage_dir.parent}"])
     spark = get_spark(master=spec.spark.master, driver_memory=spec.spark.driver_memory, conf=spec.spark.conf)
@@ -60,8 +60,8 @@ def plant(
     seed: int = typer.Option(0),
 ):
     """Write near-copies of real documents at chosen Jaccard levels; truth pairs go to OUT.truth.jsonl."""
-    from curation.readers.file_source import open_text_stream
     from curation.dedup.planted import plant as plant_copies
+    from curation.readers.file_source import open_text_stream
 
     with open_text_stream(str(input)) as stream:
         docs = [json.loads(line) for line in stream if line.strip()]

@@ -114,8 +114,8 @@ def decode(
     import itertools
 
     from curation.shards.format import read_manifest
-    from curation.shards.writer import iter_documents
     from curation.shards.tokenizer import decode_tokens, load_tokenizer
+    from curation.shards.writer import iter_documents
 
     tok = load_tokenizer(tokenizer or _find_tokenizer(shard_dir))
     eos = read_manifest(shard_dir)["tokenizer"]["eos_id"]

@@ -14,8 +14,8 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import pyarrow as pa
 from pydantic import Field
 
-from curation.runtime.batches import checkpoint_counted, map_batches
 from curation.pipeline.stage import Stage, StageContext, StageParams, StageResult
+from curation.runtime.batches import checkpoint_counted, map_batches
 
 # Query parameters that only track the visitor (analytics, ad clicks), never select content.
 TRACKING_PARAMS = re.compile(r"^(utm_[a-z_]+|fbclid|gclid|dclid|msclkid|yclid|mc_cid|mc_eid|_ga|_gl|igshid)$", re.I)

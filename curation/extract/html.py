@@ -11,10 +11,8 @@ Engines (``engine=`` / the WARC input option ``extractor``):
   Pages whose cleaned text is still short (< ``FALLBACK_MIN_CHARS``; about 1 page in 10) go to
   ``trafilatura.extract(fast=True, include_comments=False, favor_recall=True)`` (recall mode skips trafilatura's
   escalation pass: ~9 ms a page instead of ~13). Needs resiliparse with ``preserve_formatting="minimal_html"``
-  (measured with 2.0.1). Shared yardstick, one core (benchmarks/bench_extract.py, results/extract*.json): snippet
-  F1 0.915 (holdout 0.918) / article token F1 0.957 at ~260-275 pages per CPU-second on a quiet machine and
-  ~210-255 with memory-streaming load on both cores (resiliparse 0.842 / 0.908 at ~730-970; trafilatura 0.918 /
-  0.957 at ~49-59).
+  (measured with 2.0.1). Accuracy and pages per CPU-second against resiliparse and trafilatura alone: README,
+  measured by ``benchmarks/bench_extract.py``.
 
 :func:`extract_texts` maps a list (or Arrow array) of HTML strings to an Arrow table, so the same code serves the
 WARC reader, tests and benchmarks.

@@ -51,8 +51,8 @@ def run_pipeline(spec: str | Path | dict | PipelineSpec, overrides: Iterable[str
     Raises :class:`~curation.pipeline.spec.SpecError`, :class:`~curation.pipeline.runner.StageFailed` or
     :class:`~curation.pipeline.runner.ReconciliationError`."""
     from curation.pipeline.runner import Runner
-    from curation.runtime.session import get_spark, session_conf
     from curation.pipeline.spec import check_inputs
+    from curation.runtime.session import get_spark, session_conf
 
     resolved = _resolve_spec(spec, overrides)
     check_inputs(resolved)

@@ -1,4 +1,5 @@
-"""The two ways a run stops after its spec was accepted (a bad spec raises :class:`curation.pipeline.spec.SpecError`)."""
+"""The two ways a run stops after its spec was accepted (a bad spec raises
+:class:`curation.pipeline.spec.SpecError`)."""
 from __future__ import annotations
 
 

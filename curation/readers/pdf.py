@@ -20,9 +20,9 @@ import os
 import resource
 from typing import Iterator
 
-from curation.readers.file_source import expand_inputs, read_files
 from curation.extract.ocr_backends import OcrBackend, die_with_parent, ocr_backend
 from curation.extract.pdf import EXTRACTOR, PdfOptions, extract_pdf
+from curation.readers.file_source import expand_inputs, read_files
 from curation.runtime.batches import worker_cached
 
 

@@ -25,8 +25,8 @@ import gzip
 import os
 from typing import Iterator
 
-from curation.readers.file_source import expand_inputs, open_binary, read_files
 from curation.extract.html import DEFAULT_ENGINE, ENGINES, decode_html, extract_text
+from curation.readers.file_source import expand_inputs, open_binary, read_files
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 DEFAULT_MAX_PAYLOAD = 5 << 20

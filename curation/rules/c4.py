@@ -15,8 +15,8 @@ from typing import ClassVar
 import numpy as np
 from pydantic import Field
 
-from curation.rules.text import enabled_failures
 from curation.pipeline.stage import StageParams
+from curation.rules.text import enabled_failures
 
 CITATION_RE = re.compile(r"\[\d*]|\[edit]|\[citation needed]")
 END_PUNCTUATION = (".", "?", "!", '"', "'")

@@ -12,8 +12,8 @@ from typing import ClassVar
 import numpy as np
 from pydantic import Field
 
-from curation.rules.text import TOKEN_RE, duplicate_counts, enabled_failures, ratio
 from curation.pipeline.stage import StageParams
+from curation.rules.text import TOKEN_RE, duplicate_counts, enabled_failures, ratio
 
 STOP_CHARS = (".", "'", '"', "!", "?")
 
@@ -23,8 +23,8 @@ class FineWebRules(StageParams):
 
     set_name: ClassVar[str] = "fineweb"
 
-    min_line_punct_ratio: float | None = Field(0.12, description="fail a page whose share of lines ending with . ' \" ! "
-                                                                 "? is at or below this")
+    min_line_punct_ratio: float | None = Field(
+        0.12, description="fail a page whose share of lines ending with . ' \" ! ? is at or below this")
     line_punct_exclude_zero: bool = Field(False, description="let a page with no such line at all pass (for "
                                                              "unpunctuated languages)")
     max_short_line_ratio: float | None = Field(0.67, description="fail a page whose share of lines of at most "

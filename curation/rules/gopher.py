@@ -13,8 +13,8 @@ from typing import ClassVar
 import numpy as np
 from pydantic import Field
 
-from curation.rules.text import PARAGRAPH_BREAK_RE, WordNgrams, duplicate_counts, enabled_failures, ratio, words
 from curation.pipeline.stage import StageParams
+from curation.rules.text import PARAGRAPH_BREAK_RE, WordNgrams, duplicate_counts, enabled_failures, ratio, words
 
 # Gopher counts "•"; the other marks are the bullets extracted web text and Markdown lists use.
 BULLETS = ("•", "●", "○", "▪", "■", "◦", "‣", "-", "*")
@@ -44,9 +44,8 @@ class GopherQualityRules(StageParams):
                                                                  "is below this")
     min_stop_words: int | None = Field(2, description="fail a document with fewer occurrences of stop_words than this "
                                                       "(case-insensitive)")
-    stop_words: list[str] = Field(["the", "be", "to", "of", "and", "that", "have", "with"], description="the words "
-                                                                                                        "min_stop_words "
-                                                                                                        "counts")
+    stop_words: list[str] = Field(["the", "be", "to", "of", "and", "that", "have", "with"],
+                                  description="the words min_stop_words counts")
 
     def features(self, texts: list[str]) -> dict[str, np.ndarray]:
         stop_re = re.compile(r"\b(?:" + "|".join(map(re.escape, self.stop_words)) + r")\b")

@@ -7,6 +7,7 @@ from typing import Callable, Iterator
 
 import pyarrow as pa
 
+
 def spark_schema(schema: pa.Schema):
     from pyspark.sql.pandas.types import from_arrow_schema
 

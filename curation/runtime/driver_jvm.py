@@ -77,9 +77,10 @@ def use_local_fs_jar(settings: dict[str, str]) -> None:
 # A fresh driver JVM loads, parses and verifies ~20k classes of Spark's before its first job; on the 2-core
 # reference machine that is several CPU-seconds of every `curate run`. A dynamic AppCDS archive
 # (``-XX:ArchiveClassesAtExit``) holds those classes pre-parsed and verified; JVMs started with it map them instead.
-# `python -m curation.runtime.precompile` (run by `make setup`) builds one inside the environment, keyed on the JDK and the
-# Spark jars, so a changed JDK or Spark install never picks up a stale archive (a mismatched archive is ignored by
-# the JVM anyway; only a truncated one would crash it, hence the size check against the archive's sidecar).
+# `python -m curation.runtime.precompile` (run by `make setup`) builds one inside the environment, keyed on the JDK
+# and the Spark jars, so a changed JDK or Spark install never picks up a stale archive (a mismatched archive is
+# ignored by the JVM anyway; only a truncated one would crash it, hence the size check against the archive's
+# sidecar).
 
 JVM_ARCHIVE_ENV = "CURATION_JVM_ARCHIVE"  # "0": never use one; a path: use that archive (precompile's check)
 
@@ -171,9 +172,8 @@ def driver_java_options(master: str | None, settings: dict[str, str]) -> str:
         # and its code runs ~14% faster after that, which pays back only past ~1M documents in one local run.
         # A long local job passes -XX:TieredStopAtLevel=4 in spark.driver.extraJavaOptions.
         options.append("-XX:TieredStopAtLevel=1")
-        # The whole heap from the start: a fresh JVM grows it from 1/64 of RAM through extra collections (0.3 of
-        # the 10.5 CPU-s of a fresh 100k-document dedup, 3 of 3 paired runs; no change in a warm JVM). Memory is
-        # committed, not touched.
+        # The whole heap from the start: a fresh JVM grows it from 1/64 of RAM through extra collections, a few
+        # per cent of a fresh run's CPU (benchmarks/results/NOTES.md). Memory is committed, not touched.
         heap = _jvm_size(settings.get("spark.driver.memory"))
         if heap:
             options.append(f"-Xms{heap}")

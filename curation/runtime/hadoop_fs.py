@@ -2,6 +2,7 @@
 connectors. The runner commits stage outputs through it (write, then rename into place)."""
 from __future__ import annotations
 
+
 class HadoopFS:
     """Tiny wrapper over the JVM Hadoop FileSystem for committing stage outputs atomically."""
 

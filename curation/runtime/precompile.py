@@ -30,9 +30,9 @@ def numba_kernels(quiet: bool = False) -> None:
     import numpy as np
     import pyarrow as pa
 
-    from curation.rules.text import WordNgrams
     from curation.dedup.minhash.kernels import fold_words, pair_jaccards
     from curation.dedup.minhash.lsh import bucket_pairs, packed_bucket_rows
+    from curation.rules.text import WordNgrams
 
     start = time.process_time()
     texts = pa.array(["one two three four five six", "seven eight nine", None])
@@ -65,9 +65,9 @@ def _workload(archive: str) -> None:
     """The built-in sample through demo.yaml, then dedup.yaml over its selected documents (Parquet), in a JVM that
     archives its classes."""
     from curation.pipeline.runner import Runner
-    from curation.sample.corpus import demo_overrides, write_sample
-    from curation.runtime.session import get_spark
     from curation.pipeline.spec import load_spec
+    from curation.runtime.session import get_spark
+    from curation.sample.corpus import demo_overrides, write_sample
 
     with tempfile.TemporaryDirectory(prefix="curation-precompile-") as tmp:
         root = Path(tmp)

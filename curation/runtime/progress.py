@@ -4,6 +4,7 @@ from __future__ import annotations
 import threading
 import time
 
+
 class ProgressReporter:
     """Prints task progress of running Spark jobs every few seconds while a long stage runs."""
 

@@ -18,9 +18,9 @@ from curation.runtime.driver_jvm import driver_java_options, use_local_fs_jar
 _LOCAL_DEFAULTS = {
     "spark.driver.host": "127.0.0.1",
     "spark.driver.bindAddress": "127.0.0.1",
-    # pyspark's daemon, after importing what every worker needs once (curation/runtime/worker_daemon.py). Local only: on a
-    # cluster the executors' Python must be able to import this package before any task runs; set it there once
-    # that is so.
+    # pyspark's daemon, after importing what every worker needs once (curation/runtime/worker_daemon.py). Local
+    # only: on a cluster the executors' Python must be able to import this package before any task runs; set it
+    # there once that is so.
     "spark.python.daemon.module": "curation.runtime.worker_daemon",
 }
 
@@ -29,8 +29,8 @@ _DEFAULTS = {
     "spark.sql.execution.arrow.maxRecordsPerBatch": "2048",
     "spark.sql.session.timeZone": "UTC",
     "spark.sql.parquet.compression.codec": "zstd",
-    # zstd level 1 instead of 3: a warm 100k-document dedup run 10.9 -> 9.4 CPU-s (median of four, interleaved),
-    # stage outputs 13% larger (23.1 -> 26.2 MB for the annotated 100k documents); still well below snappy's size
+    # zstd level 1: cheaper to write than level 3 (the default) for stage outputs ~13% larger, still well below
+    # snappy's size (measurements: benchmarks/results/NOTES.md)
     "spark.hadoop.parquet.compression.codec.zstd.level": "1",
     "spark.ui.showConsoleProgress": "false",
     "spark.ui.enabled": "false",
@@ -38,7 +38,7 @@ _DEFAULTS = {
     "spark.sql.adaptive.enabled": "false",
     "spark.python.worker.reuse": "true",
     # PySpark 4 records the Python call site of every DataFrame API call for error messages: ~10 py4j round trips
-    # per call (F.col: 2.0 -> 0.7 ms of driver time without it). Errors still name the stage that failed.
+    # per call, most of a cheap call's driver time. Errors still name the stage that failed.
     "spark.python.sql.dataFrameDebugging.enabled": "false",
 }
 

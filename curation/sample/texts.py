@@ -8,7 +8,7 @@ import random
 from pathlib import Path
 
 from curation.sample import bank
-from curation.sample.compose import COMPOSE_ATTEMPTS, Composer, Planted, near_duplicate, split_sentences, slug
+from curation.sample.compose import COMPOSE_ATTEMPTS, Composer, Planted, near_duplicate, slug, split_sentences
 
 WIKI_ARTICLES_PER_TOPIC = 6
 BOOK_CHAPTERS = 10

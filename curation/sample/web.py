@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from curation.sample import bank
-from curation.sample.compose import Composer, Planted, split_sentences, slug
+from curation.sample.compose import Composer, Planted, slug, split_sentences
 from curation.sample.warc_file import Exchange, WarcFile
 
 WEB_PAGES_PER_TOPIC = 22

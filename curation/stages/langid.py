@@ -9,12 +9,11 @@ import importlib.util
 import os
 
 import pyarrow as pa
-
 from pydantic import Field
 
-from curation.schema import annotations_of, conform, doc_schema
-from curation.runtime.batches import map_batches, worker_cached
 from curation.pipeline.stage import Stage, StageContext, StageParams, StageResult
+from curation.runtime.batches import map_batches, worker_cached
+from curation.schema import annotations_of, conform, doc_schema
 
 _LABEL_PREFIX = "__label__"
 

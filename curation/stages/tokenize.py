@@ -14,15 +14,15 @@ from __future__ import annotations
 import os
 
 import numpy as np
-from pydantic import Field
 import pyarrow as pa
 import pyarrow.compute as pc
+from pydantic import Field
 
+from curation.pipeline.stage import Stage, StageContext, StageParams, StageResult
 from curation.schema import annotations_of, conform, doc_schema
 from curation.shards.format import sha256_file
-from curation.pipeline.stage import Stage, StageContext, StageParams, StageResult
 from curation.shards.tokenizer import (encode_texts, text_sample, token_list_array, tokenizer_from_json, tokenizer_info,
-                                train_byte_level_bpe)
+                                       train_byte_level_bpe)
 
 NO_TEXT = "tokenize: no text"
 

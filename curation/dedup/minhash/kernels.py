@@ -20,7 +20,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from numba import njit
 
-
 _FNV_OFFSET = np.uint64(0xCBF29CE484222325)
 _FNV_PRIME = np.uint64(0x100000001B3)
 _M1 = np.uint64(0xFF51AFD7ED558CCD)

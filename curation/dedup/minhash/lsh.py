@@ -20,7 +20,6 @@ from numba import njit
 from curation.dedup.minhash.kernels import band_keys
 
 
-
 def _integrate(f, lo: float, hi: float, steps: int = 201) -> np.ndarray:
     """Trapezoid integral over [lo, hi] of ``f`` evaluated on a grid, vectorised over f's other axes."""
     s = np.linspace(lo, hi, steps)

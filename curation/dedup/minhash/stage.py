@@ -16,8 +16,8 @@ from pyspark.sql import functions as F
 
 from curation.dedup.minhash.decide import DECISION_SCHEMA, SCORED_PAIR_SCHEMA, decide_in_one_task, score_pairs
 from curation.dedup.minhash.kernels import MAX_NGRAM
-from curation.dedup.minhash.lsh import (HANDLE_PAIR_SCHEMA, PACKED_SCHEMA, bucket_pairs, distinct_pairs,
-                                        optimal_bands, packed_bucket_rows)
+from curation.dedup.minhash.lsh import (HANDLE_PAIR_SCHEMA, PACKED_SCHEMA, bucket_pairs, distinct_pairs, optimal_bands,
+                                        packed_bucket_rows)
 from curation.pipeline.stage import Stage, StageContext, StageParams, StageResult
 from curation.pipeline.storage import AnnotationTable
 
@@ -167,7 +167,8 @@ def candidate_pairs(docs, p: MinHashParams, bands: int, rows: int, seed: int):
                           PACKED_SCHEMA)
     # one shuffle by bucket group, then each partition finds its buckets with one sort
     by_key = buckets.repartition(partitions, "g")
-    pairs, n = checkpoint_counted(map_partitions(by_key, lambda batches: bucket_pairs(batches, cap), HANDLE_PAIR_SCHEMA))
+    pairs, n = checkpoint_counted(map_partitions(by_key, lambda batches: bucket_pairs(batches, cap),
+                                                 HANDLE_PAIR_SCHEMA))
     seen = lengths()
     return pairs, n, int(seen["longest"] or 0), int(seen["total"] or 0)
 
@@ -212,7 +213,7 @@ def duplicate_decisions(docs, p: MinHashParams, bands: int, rows: int, seed: int
     if local and (not p.verify or len(member_handles) * longest <= p.local_max_chars):
         # the candidates' text is bounded (members x longest text) without measuring it. When all the input's text
         # is within that budget too, the task reads the input itself instead of receiving the candidates through a
-        # shuffle (100k documents: ~0.25 CPU-s less, and no slower); a larger input is read in parallel.
+        # shuffle (less CPU, no slower); a larger input is read in parallel.
         if total <= p.local_max_chars:
             return in_one_task(found.coalesce(1)), n_pairs, "one task (reads the input)"
         return in_one_task(found.repartition(1)), n_pairs, "one task"
