@@ -6,7 +6,7 @@ writer (``curation/tokenizer.py``, ``curation/shard_writer.py``) without Spark.
 from __future__ import annotations
 
 from curation.readers.jsonl import jsonl_records
-from curation.stages.shards import ShardDoc, write_shard_dir
+from curation.shards.writer import ShardDoc, write_shard_dir
 from curation.shards.tokenizer import TokenizerInfo, encode_texts, load_tokenizer
 
 
