@@ -6,7 +6,7 @@ in one call. Spec::
 
     quality:
       model: models/quality        # a directory written by `curate classifier train`, on the driver's disk
-      backend: fasttext            # or sklearn
+      backend: fasttext            # or sklearn; or sklearn-stacked / fasttext-stacked (web-quality preset)
       keep_top: 0.3                # optional: keep the best 30% (cutoff from the score distribution)
       # min_score: 0.5             # optional instead: keep score >= 0.5
     topic:
@@ -34,9 +34,9 @@ from pydantic import Field, model_validator
 from classifiers.model_card import read_model_card
 from classifiers.text_classifier import TextClassifier
 from classifiers.train import BACKENDS
+from curation.pipeline.stage import Stage, StageContext, StageParams, StageResult
 from curation.schema import ANNOTATIONS
 from curation.shards.format import sha256_file
-from curation.pipeline.stage import Stage, StageContext, StageParams, StageResult
 
 QUANTILE_ERROR = 1e-4
 
@@ -126,7 +126,8 @@ def annotate_with_model(df, model: ShippedModel, annotate: Callable, columns: li
 
 class ModelParams(StageParams):
     model: str = Field(description="a model directory written by `curate classifier train`")
-    backend: Literal["fasttext", "sklearn"] = Field("fasttext", description="which of the directory's models scores")
+    backend: Literal["fasttext", "sklearn", "fasttext-stacked", "sklearn-stacked"] = Field(
+        "fasttext", description="which of the directory's models scores (*-stacked: web-quality preset, quality only)")
 
 
 class QualityScoreParams(ModelParams):

@@ -20,10 +20,14 @@ from classifiers.evaluate import binary_metrics, multiclass_metrics
 from classifiers.fasttext_model import FastTextClassifier
 from classifiers.model_card import write_model_card
 from classifiers.sklearn_model import HashingLogisticClassifier
+from classifiers.stacked_model import FastTextStacked, SklearnStacked
 from classifiers.text_classifier import TextClassifier, TextPrep
 from curation.shards.format import sha256_file
 
-BACKENDS: dict[str, type[TextClassifier]] = {"fasttext": FastTextClassifier, "sklearn": HashingLogisticClassifier}
+BACKENDS: dict[str, type[TextClassifier]] = {"fasttext": FastTextClassifier, "sklearn": HashingLogisticClassifier,
+                                            # binary only: a text model + a head over dense page-shape features
+                                            "fasttext-stacked": FastTextStacked, "sklearn-stacked": SklearnStacked}
+DEFAULT_BACKENDS = ("fasttext", "sklearn")  # what train_classifiers trains unless told (the stacked ones: binary)
 POSITIVE, NEGATIVE = "high", "low"
 
 
@@ -135,7 +139,7 @@ def train_classifiers(sources: list[LabeledSource], out_dir: str, *, positive_la
     (binary only).
     """
     prep = prep or TextPrep()
-    backends = backends if backends is not None else {name: {} for name in BACKENDS}
+    backends = backends if backends is not None else {name: {} for name in DEFAULT_BACKENDS}
     rng = np.random.default_rng(seed)
     data, source_report = load_sources(sources, max_docs_per_source, balance, rng)
     classes = sorted(set(data.labels))
