@@ -17,6 +17,8 @@ from typing import Annotated, Optional
 
 import typer
 
+from mixes.tune_cli import add_commands
+
 app = typer.Typer(help="Mixture optimizer: propose mixtures, fit a regression from weights to a loss, predict, "
                        "and pick the best mix within token caps.", no_args_is_help=True,
                   context_settings={"max_content_width": 80})
@@ -35,11 +37,13 @@ def _one_line_errors(fn):
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
+        from mixes.spec import MixSpecError
         from mixes.tables import MixInputError
 
         try:
             return fn(*args, **kwargs)
-        except (_Fail, MixInputError, FileNotFoundError, PermissionError, IsADirectoryError) as exc:
+        except (_Fail, MixInputError, MixSpecError, ValueError, FileNotFoundError, PermissionError,
+                IsADirectoryError) as exc:
             msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             typer.echo(f"error: {msg}", err=True)
             raise typer.Exit(1) from None
@@ -341,6 +345,9 @@ def optimize(
     typer.echo(f"predicted {f.target}: {res.predicted:.4f} (at the prior: {res.details['predicted_at_prior']:.4f})")
     typer.echo(f"KL to the prior {res.kl:.3f} (penalty {res.kl_penalty:g}); {res.method} on {f.regressor}")
     typer.echo(f"-> {out}")
+
+
+add_commands(app, _one_line_errors)
 
 
 def main() -> None:  # pragma: no cover - `python -m mixes.cli`

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import xxhash
@@ -39,6 +40,9 @@ class Mix(BaseModel):
     weights: dict[str, float]
     total_tokens: int | None = Field(default=None, gt=0)
     max_repetition: float | dict[str, float] = 1.0
+    # where the weights come from (``curate mix tune``: predicted objective, regressor, fit figures); not used
+    # for planning, kept in the shards' manifest
+    provenance: dict[str, Any] | None = None
 
     @field_validator("weights")
     @classmethod
