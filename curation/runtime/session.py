@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import sys
 import warnings
 from typing import Callable
@@ -43,6 +44,19 @@ _DEFAULTS = {
 }
 
 
+# Local mode runs each task once unless the master names a failure count (local[N, F]); a cluster retries 4 times.
+LOCAL_TASK_ATTEMPTS = 4
+
+
+def with_task_retries(master: str) -> str:
+    """``local`` / ``local[N]`` / ``local[*]`` with the task attempts of a cluster (``local[N, 4]``), so a lost
+    Python worker costs a retry instead of the run; other masters (and ``local[N, F]``) unchanged."""
+    m = re.fullmatch(r"local(?:\[\s*(\*|\d+)\s*\])?", master.strip())
+    if not m:
+        return master
+    return f"local[{m.group(1) or 1},{LOCAL_TASK_ATTEMPTS}]"
+
+
 def _under_spark_submit() -> bool:
     return "PYSPARK_GATEWAY_PORT" in os.environ
 
@@ -73,7 +87,7 @@ def get_spark(
 
     # Under spark-submit the submit-time master wins over a spec's or CLI's; otherwise local[*] is the default.
     submitted = _under_spark_submit()
-    effective_master = None if submitted else (master or "local[*]")
+    effective_master = None if submitted else with_task_retries(master or "local[*]")
     builder = SparkSession.builder.appName(app_name)
     if effective_master:
         builder = builder.master(effective_master)
@@ -129,6 +143,12 @@ def session_conf(spark, conf: dict[str, str], note: Callable[[str], None] = prin
                 spark.conf.unset(k)
             else:
                 spark.conf.set(k, old)
+
+
+def partitions_for(spark, n_bytes: int, target_bytes: int = 128 << 20) -> int:
+    """Partitions for a shuffle of ``n_bytes``: about ``target_bytes`` each, at least the cluster's parallelism
+    (a fixed 200 makes small jobs pay for 200 tasks; a fixed small number makes large ones spill)."""
+    return max(spark.sparkContext.defaultParallelism, -(-int(n_bytes) // target_bytes), 1)
 
 
 def stop_spark() -> None:

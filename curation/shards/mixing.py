@@ -8,10 +8,12 @@ A mix file (YAML, see ``mixes/demo.yaml``)::
     weights: {web: 0.4, code: 0.2, books: 0.1, ...}   # relative; normalised to shares
 
 Each source ``s`` gets ``target = total_tokens * share(s)`` tokens. With ``A`` tokens available, every document is
-used ``floor(target / A)`` times, and the remaining ``target - floor(target / A) * A`` tokens are filled with one
-more copy of documents taken in the order of a seeded hash of their id (a document is taken when it brings the
-source closer to its target). So the plan depends only on the documents, the mix and the seed: never on how the
-data is partitioned. A mix that needs more than ``A * max_repetition`` tokens of a source is refused, naming it.
+used ``floor(target / A)`` times, and the remaining ``R = target - floor(target / A) * A`` tokens are filled with
+one more copy of the documents whose seeded key (a hash of source and id) is at most a per-source threshold (the
+longest key-ordered prefix that fits in ``R``), plus the one document after it whose length comes closest to the
+gap left, if that beats stopping short. A threshold is found by Spark aggregations (:mod:`curation.shards.mix_search`) or, for
+arrays in memory, by :func:`plan_mix`; both give the same plan. So the plan depends only on the documents, the mix
+and the seed: never on how the data is partitioned. A mix that needs more than ``A * max_repetition`` tokens of a source is refused, naming it.
 """
 from __future__ import annotations
 
@@ -125,7 +127,8 @@ class SourcePlan:
     available_tokens: int
     target_tokens: int
     base_copies: int
-    extra_keys: np.ndarray  # sorted keys of the documents used once more than base_copies
+    extra_threshold: int | None  # documents whose key (uint64) is at most this get one copy more; None: none do
+    extra_key: int | None = None  # and the documents with this key (the one closest to the gap left)
     achieved_tokens: int = 0
     achieved_docs: int = 0  # document copies in the shards
 
@@ -150,13 +153,15 @@ class MixPlan:
         """How many times each document goes into the training shards (0: not used)."""
         out = np.zeros(len(keys), dtype=np.int64)
         src = np.asarray(sources, dtype=object)
+        keys = np.asarray(keys, dtype=np.uint64)
         for name, plan in self.sources.items():
             rows = np.flatnonzero(src == name)
             if not len(rows):
                 continue
-            pos = np.searchsorted(plan.extra_keys, keys[rows])
-            pos = np.minimum(pos, max(len(plan.extra_keys) - 1, 0))
-            extra = plan.extra_keys[pos] == keys[rows] if len(plan.extra_keys) else np.zeros(len(rows), bool)
+            extra = (keys[rows] <= np.uint64(plan.extra_threshold) if plan.extra_threshold is not None
+                     else np.zeros(len(rows), bool))
+            if plan.extra_key is not None:
+                extra |= keys[rows] == np.uint64(plan.extra_key)
             out[rows] = plan.base_copies + extra
         return out
 
@@ -173,80 +178,88 @@ class MixPlan:
         return max((abs(r["achieved_share"] - r["requested_share"]) for r in self.report().values()), default=0.0)
 
 
-def _fill_remainder(keys: np.ndarray, n_tokens: np.ndarray, remainder: int) -> np.ndarray:
-    """Keys of the documents that get one extra copy so the extra tokens come closest to ``remainder``.
+def prefix_taken(per_key_tokens: np.ndarray, remainder: int, tokens_before: int = 0) -> int:
+    """How many of these key-ordered groups (tokens each, after ``tokens_before`` tokens already taken) still fit
+    in ``remainder`` tokens: the longest prefix whose tokens stay within it."""
+    return int(np.searchsorted(tokens_before + np.cumsum(np.asarray(per_key_tokens, dtype=np.int64)) > remainder,
+                               True))
 
-    Documents are taken in key order while they fit; then the one untaken document that lands closest to the
-    target is added if that beats stopping short.
-    """
-    taken = np.zeros(len(keys), dtype=bool)
-    filled = 0
-    for i, n in enumerate(n_tokens.tolist()):
-        if filled == remainder:
-            break
-        if filled + n <= remainder:
-            taken[i] = True
-            filled += n
-    gap = remainder - filled
-    if gap > 0 and not taken.all():
-        rest = np.flatnonzero(~taken)
-        best = rest[np.argmin(np.abs(n_tokens[rest] - gap))]
-        if abs(int(n_tokens[best]) - gap) < gap:
-            taken[best] = True
-    return keys[taken]
+
+def closest_to_gap(per_key_tokens: np.ndarray, gap: int) -> int | None:
+    """Index of the group (key order) whose tokens come closest to ``gap`` (the first on ties), when taking it
+    lands closer to the target than stopping short; else None."""
+    n = np.asarray(per_key_tokens, dtype=np.int64)
+    if gap <= 0 or not len(n):
+        return None
+    best = int(np.argmin(np.abs(n - gap)))
+    return best if abs(int(n[best]) - gap) < gap else None
+
+
+def plan_targets(mix: Mix | None, available: dict[str, int]) -> tuple[dict[str, float], int, dict[str, int]]:
+    """(share, budget, target tokens) per source from the tokens ``available`` per source; raises
+    :class:`MixError` naming every source the mix asks too much of."""
+    names = sorted(available)
+    total_available = sum(available.values())
+    if mix is None:
+        shares = {s: (available[s] / total_available if total_available else 0.0) for s in names}
+        return shares, total_available, dict(available)
+    shares = mix.shares()
+    budget = mix.total_tokens
+    if budget is None:  # the largest budget under which no source exceeds availability x max_repetition
+        budget = int(min(available.get(s, 0) * mix.repetition_limit(s) / share for s, share in shares.items()))
+    targets = {s: int(budget * share) for s, share in shares.items()}
+    problems = []
+    for s, target in targets.items():
+        limit = mix.repetition_limit(s)
+        have = available.get(s, 0)
+        if have == 0:
+            problems.append(f"source {s!r} (share {shares[s]:.3f}) has no documents")
+        elif target > have * limit:
+            problems.append(
+                f"source {s!r} needs {target:,} tokens (share {shares[s]:.3f} of {budget:,}) but has "
+                f"{have:,} available x max_repetition {limit:g} = {int(have * limit):,}")
+    if problems:
+        raise MixError("mix refused: " + "; ".join(problems)
+                       + ". Lower the weight or total_tokens, or raise max_repetition.")
+    return shares, budget, targets
 
 
 def plan_mix(mix: Mix | None, sources: list[str], keys: np.ndarray, n_tokens: np.ndarray) -> MixPlan:
     """Decide each document's number of copies; ``mix=None`` uses every document once (natural shares).
 
-    ``sources``, ``keys`` (from :func:`doc_keys`) and ``n_tokens`` describe the candidate documents, one entry each.
+    ``sources``, ``keys`` (from :func:`doc_keys`) and ``n_tokens`` describe the candidate documents, one entry each
+    (arrays in memory: tests and small tools; the shards stage plans with :mod:`curation.shards.mix_search`).
     Raises :class:`MixError` naming every source the mix asks too much of.
     """
     src = np.asarray(sources, dtype=object)
+    keys = np.asarray(keys, dtype=np.uint64)
     n_tokens = np.asarray(n_tokens, dtype=np.int64)
-    names = sorted(set(sources))
-    available = {s: int(n_tokens[src == s].sum()) for s in names}
-    total_available = sum(available.values())
-    if mix is None:
-        shares = {s: (available[s] / total_available if total_available else 0.0) for s in names}
-        budget = total_available
-        targets = dict(available)
-    else:
-        shares = mix.shares()
-        budget = mix.total_tokens
-        if budget is None:  # the largest budget under which no source exceeds availability x max_repetition
-            budget = int(min(available.get(s, 0) * mix.repetition_limit(s) / share for s, share in shares.items()))
-        targets = {s: int(budget * share) for s, share in shares.items()}
-
-    if mix is not None:
-        problems = []
-        for s, target in targets.items():
-            limit = mix.repetition_limit(s)
-            have = available.get(s, 0)
-            if have == 0:
-                problems.append(f"source {s!r} (share {shares[s]:.3f}) has no documents")
-            elif target > have * limit:
-                problems.append(
-                    f"source {s!r} needs {target:,} tokens (share {shares[s]:.3f} of {budget:,}) but has "
-                    f"{have:,} available x max_repetition {limit:g} = {int(have * limit):,}")
-        if problems:
-            raise MixError("mix refused: " + "; ".join(problems)
-                           + ". Lower the weight or total_tokens, or raise max_repetition.")
-
+    counts = {s: (int((src == s).sum()), int(n_tokens[src == s].sum())) for s in sorted(set(sources))}
+    shares, _, targets = plan_targets(mix, {s: t for s, (_, t) in counts.items()})
     plan = MixPlan()
     for s, target in targets.items():
         rows = np.flatnonzero(src == s)
-        have = available.get(s, 0)
+        n_docs, have = counts.get(s, (0, 0))
         base = target // have if have else 0
-        order = np.argsort(keys[rows], kind="stable")
-        ukeys, inverse = np.unique(keys[rows][order], return_inverse=True)
         # documents sharing a key (the same source and id twice) are decided together
-        per_key_tokens = np.bincount(inverse, weights=n_tokens[rows][order], minlength=len(ukeys)).astype(np.int64)
-        extra = _fill_remainder(ukeys, per_key_tokens, target - base * have)
-        extra_tokens = int(per_key_tokens[np.isin(ukeys, extra)].sum())
-        extra_docs = int(np.isin(keys[rows], extra).sum())
-        plan.sources[s] = SourcePlan(
-            source=s, requested_share=shares[s], available_docs=len(rows), available_tokens=have,
-            target_tokens=target, base_copies=int(base), extra_keys=extra,
-            achieved_tokens=base * have + extra_tokens, achieved_docs=int(base) * len(rows) + extra_docs)
+        ukeys, inverse = np.unique(keys[rows], return_inverse=True)
+        per_key_tokens = np.bincount(inverse, weights=n_tokens[rows], minlength=len(ukeys)).astype(np.int64)
+        per_key_docs = np.bincount(inverse, minlength=len(ukeys)).astype(np.int64)
+        remainder = target - base * have
+        taken = prefix_taken(per_key_tokens, remainder)
+        extra_tokens, extra_docs = int(per_key_tokens[:taken].sum()), int(per_key_docs[:taken].sum())
+        best = closest_to_gap(per_key_tokens[taken:], remainder - extra_tokens)
+        if best is not None:
+            best += taken
+            extra_tokens, extra_docs = extra_tokens + int(per_key_tokens[best]), extra_docs + int(per_key_docs[best])
+        plan.sources[s] = source_plan(s, shares[s], n_docs, have, target, base,
+                                      int(ukeys[taken - 1]) if taken else None, extra_tokens, extra_docs,
+                                      None if best is None else int(ukeys[best]))
     return plan
+
+
+def source_plan(source: str, share: float, n_docs: int, have: int, target: int, base: int, threshold: int | None,
+                extra_tokens: int, extra_docs: int, extra_key: int | None = None) -> SourcePlan:
+    return SourcePlan(source=source, requested_share=share, available_docs=n_docs, available_tokens=have,
+                      target_tokens=target, base_copies=int(base), extra_threshold=threshold, extra_key=extra_key,
+                      achieved_tokens=int(base) * have + extra_tokens, achieved_docs=int(base) * n_docs + extra_docs)

@@ -28,6 +28,7 @@ class ShardDoc:
     source: str
     tokens: np.ndarray
     n_bytes: int
+    license: str = "unknown"
 
 
 def _add(totals: dict, key: str, tokens: int, n_bytes: int) -> None:
@@ -39,28 +40,31 @@ def _add(totals: dict, key: str, tokens: int, n_bytes: int) -> None:
 
 def write_shard_dir(out_dir: str, docs: Iterable[ShardDoc], info: TokenizerInfo, shard_tokens: int,
                     manifest_fields: dict) -> dict:
-    """Write ``docs`` in order as shards of at least ``shard_tokens`` tokens (the last may be smaller) plus
-    ``manifest.json``; returns the manifest. ``manifest_fields`` (split, seed, mix, ...) go into the manifest."""
+    """Write ``docs`` in order as shards plus ``manifest.json``; returns the manifest. A document whose first token
+    sits at position ``p`` of the stream goes into the shard of value ``p // shard_tokens`` (the rule of the
+    executors' writer, :mod:`curation.shards.part_writer`, so both give the same bytes). ``manifest_fields`` (split, seed, mix, ...) go into the manifest."""
     os.makedirs(out_dir, exist_ok=True)
     dtype = info.dtype
     stream = iter(docs)
     pending = next(stream, None)
-    shards, by_source = [], {}
+    shards, by_source, by_license = [], {}, {}
+    position = 0  # of the next document's first token in the directory's token stream
 
     while pending is not None:
         shard_stats: dict = {}
+        value = position // shard_tokens
 
         def shard_docs() -> Iterator[np.ndarray]:
-            nonlocal pending
-            filled = 0
-            while pending is not None and filled < shard_tokens:
+            nonlocal pending, position
+            while pending is not None and position // shard_tokens == value:
                 doc = pending
                 if doc.tokens.dtype != dtype:
                     raise ValueError(f"document tokens are {doc.tokens.dtype}, shards are {dtype}")
                 yield doc.tokens
-                filled += len(doc.tokens)
+                position += len(doc.tokens)
                 _add(shard_stats, "all", len(doc.tokens), doc.n_bytes)
                 _add(by_source, doc.source, len(doc.tokens), doc.n_bytes)
+                _add(by_license, doc.license, len(doc.tokens), doc.n_bytes)
                 pending = next(stream, None)
 
         bin_name, idx_name = shard_names(len(shards))
@@ -80,6 +84,7 @@ def write_shard_dir(out_dir: str, docs: Iterable[ShardDoc], info: TokenizerInfo,
         "tokens": sum(s["tokens"] for s in shards),
         "bytes": sum(s["bytes"] for s in shards),
         "sources": dict(sorted(by_source.items())),
+        "licenses": dict(sorted(by_license.items())),
         "shards": shards,
     }
     with open(os.path.join(out_dir, MANIFEST), "w", encoding="utf-8") as f:

@@ -21,22 +21,22 @@ docs/shards.md.
 from __future__ import annotations
 
 import os
-import re
 import shutil
-from typing import Iterator
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import xxhash
 from pydantic import Field
 
 from curation.pipeline.stage import Stage, StageContext, StageParams, StageResult
 from curation.schema import annotations_of, conform, doc_schema
 from curation.shards.format import sha256_file
 from curation.shards.mixing import (NOT_IN_MIX, NOT_SAMPLED, Mix, MixPlan, copy_order_keys, doc_keys, eval_mask,
-                                    load_mix, plan_mix)
+                                    load_mix)
+from curation.shards.mix_search import plan_mix_spark, signed_keys
 from curation.shards.tokenizer import TokenizerInfo, tokenizer_info
-from curation.shards.writer import EVAL_DIR, MEGATRON_DIR, SOURCES_DIR, TOKENIZER_FILE, ShardDoc, write_shard_dir
+from curation.shards.writer import EVAL_DIR, MEGATRON_DIR, SOURCES_DIR, TOKENIZER_FILE
 
 
 class ShardParams(StageParams):
@@ -78,12 +78,13 @@ def assign_batch(batch: pa.RecordBatch, plan: MixPlan, seed: int, eval_fraction:
     return conform(pa.RecordBatch.from_pydict(columns), schema)
 
 
-ORDERED_SCHEMA = pa.schema([("order", pa.int64()), ("source", pa.string()), ("token_bytes", pa.binary()),
-                            ("n_bytes", pa.int64())])
+ORDERED_SCHEMA = pa.schema([("dir", pa.string()), ("order", pa.int64()), ("h", pa.int64()), ("source", pa.string()),
+                            ("license", pa.string()), ("n_bytes", pa.int64()), ("token_bytes", pa.binary())])
 
 
 def order_batch(batch: pa.RecordBatch, seed: int, info: TokenizerInfo) -> pa.RecordBatch:
-    """Copies of documents (``source, id, tokens, text, copy``) -> shuffle key and tokens as shard bytes (pure)."""
+    """Copies of documents (``dir, source, id, license, tokens, text, copy``) -> shuffle key (order, then a hash of
+    the tokens: the same source and id twice is ordered by content) and tokens as shard bytes (pure)."""
     sources, ids = _sources(batch), batch.column("id").to_pylist()
     order = copy_order_keys(doc_keys(sources, ids, seed), batch.column("copy").to_numpy())
     tokens = batch.column("tokens")
@@ -97,31 +98,24 @@ def order_batch(batch: pa.RecordBatch, seed: int, info: TokenizerInfo) -> pa.Rec
     np.cumsum(lengths * dtype.itemsize, out=byte_offsets[1:])
     token_bytes = pa.BinaryArray.from_buffers(pa.binary(), len(lengths),
                                              [None, pa.py_buffer(byte_offsets), pa.py_buffer(values.astype(dtype))])
+    h = np.fromiter((xxhash.xxh64_intdigest(t) for t in token_bytes.to_pylist()), np.uint64, len(lengths))
     return pa.RecordBatch.from_arrays(
-        [pa.array(order, pa.int64()), pa.array(sources, pa.string()), token_bytes,
-         pc.binary_length(batch.column("text")).cast(pa.int64())], schema=ORDERED_SCHEMA)
+        [batch.column("dir"), pa.array(order, pa.int64()), pa.array(h.view(np.int64)), pa.array(sources, pa.string()),
+         pc.fill_null(batch.column("license"), UNKNOWN_LICENSE),
+         pc.binary_length(batch.column("text")).cast(pa.int64()), token_bytes], schema=ORDERED_SCHEMA)
 
 
-def _ordered_copies(df, copies_col, seed: int, info: TokenizerInfo):
-    """Every copy of every document of ``df`` as (order, source, token_bytes, n_bytes), globally sorted."""
-    from pyspark.sql import functions as F
-
-    from curation.runtime.batches import map_batches
-
-    copies = df.select("source", "id", "tokens", "text",
-                       F.posexplode(F.array_repeat(F.lit(0), copies_col.cast("int"))).alias("copy", "_"))
-    ordered = map_batches(copies.drop("_"), lambda b: order_batch(b, seed, info), ORDERED_SCHEMA)
-    # ties (the same source and id twice) are broken by content, so the order never depends on partitioning
-    return ordered.orderBy("order", "token_bytes")
+UNKNOWN_LICENSE = "unknown"  # documents without a ``license`` column or value
+KEYS_SCHEMA = pa.schema([("source", pa.string()), ("key", pa.int64()), ("n_tokens", pa.int64())])
 
 
-def _stream(df, dtype: np.dtype) -> Iterator[ShardDoc]:
-    for row in df.toLocalIterator(prefetchPartitions=True):
-        yield ShardDoc(row["source"], np.frombuffer(row["token_bytes"], dtype=dtype), int(row["n_bytes"]))
-
-
-def _dir_name(source: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", source) or "_"
+def keys_batch(batch: pa.RecordBatch, seed: int, eval_fraction: float) -> pa.RecordBatch:
+    """(source, id, n_tokens) -> the training candidates' seeded keys for mix planning (pure)."""
+    sources, ids = _sources(batch), batch.column("id").to_pylist()
+    train = ~eval_mask(sources, ids, eval_fraction)
+    return pa.RecordBatch.from_arrays(
+        [pa.array(sources, pa.string()).filter(train), pa.array(signed_keys(doc_keys(sources, ids, seed))[train]),
+         batch.column("n_tokens").cast(pa.int64()).filter(pa.array(train))], schema=KEYS_SCHEMA)
 
 
 class ShardStage(Stage):
@@ -143,61 +137,81 @@ class ShardStage(Stage):
             raise ValueError("the shards stage needs tokenized documents: put a tokenize stage before it")
         info = tokenizer_info(p.tokenizer, p.eos_token)
         mix = load_mix(p.mix) if p.mix else None
-        candidates = df.select("source", "id", "n_tokens").toArrow()
-        sources, ids = pc.fill_null(candidates.column("source"), "").to_pylist(), candidates.column("id").to_pylist()
-        train = ~eval_mask(sources, ids, p.eval_fraction)
-        plan = plan_mix(mix, [s for s, t in zip(sources, train) if t], doc_keys(sources, ids, ctx.seed)[train],
-                        candidates.column("n_tokens").to_numpy()[train])
+        from curation.runtime.batches import map_batches
+
+        seed, eval_fraction = ctx.seed, p.eval_fraction
+        plan = plan_mix_spark(mix, map_batches(df.select("source", "id", "n_tokens"),
+                                               lambda b: keys_batch(b, seed, eval_fraction), KEYS_SCHEMA))
         for source, r in plan.report().items():
             ctx.log(f"  mix {source:>12}: requested {r['requested_share']:.4f}  achieved {r['achieved_share']:.4f}  "
                     f"{r['achieved_tokens']:,} tokens ({r['repetition']:.2f}x of {r['available_tokens']:,})")
         schema = mixed_schema(df.columns)
-        seed, eval_fraction = ctx.seed, p.eval_fraction
+        combined = map_batches(df, lambda b: assign_batch(b, plan, seed, eval_fraction, schema), schema)
+        return StageResult(combined=combined,
+                           after_write=lambda _kept, _rejected, artifacts: self._write(combined, artifacts, info,
+                                                                                        mix, plan, seed))
+
+    def _copies(self, combined, seed: int, info: TokenizerInfo):
+        """Every copy of every document for every directory: the training shards (``mix_copies`` times), the eval
+        split of each source and, with ``per_source_dirs``, each source's whole training pool once."""
+        from pyspark.sql import functions as F
 
         from curation.runtime.batches import map_batches
 
-        combined = map_batches(df, lambda b: assign_batch(b, plan, seed, eval_fraction, schema), schema)
-        return StageResult(combined=combined,
-                           after_write=lambda kept, _rejected, artifacts: self._write(kept, artifacts, info, mix,
-                                                                                       plan, seed))
+        source = F.coalesce("source", F.lit(""))
+        name = F.regexp_replace(source, "[^A-Za-z0-9._-]+", "_")
+        name = F.when(name == "", F.lit("_")).otherwise(name)
+        train = F.col("split") == "train"
+        main = F.when(train & (F.col("mix_copies") > 0),
+                      F.transform(F.sequence(F.lit(0), F.col("mix_copies").cast("int") - 1),
+                                  lambda i: F.struct(F.lit("").alias("dir"), i.alias("copy"))))
+        single = [F.when(F.col("split") == "eval", F.array(F.struct(F.concat(F.lit(EVAL_DIR + "/"), name).alias("dir"),
+                                                                  F.lit(0).alias("copy"))))]
+        if self.params.per_source_dirs:
+            single.append(F.when(train, F.array(F.struct(F.concat(F.lit(SOURCES_DIR + "/"), name).alias("dir"),
+                                                         F.lit(0).alias("copy")))))
+        empty = F.array().cast("array<struct<dir:string,copy:int>>")
+        targets = F.concat(*[F.coalesce(c, empty) for c in [main, *single]])
+        license_col = F.col("license").cast("string") if "license" in combined.columns else F.lit(None).cast("string")
+        copies = (combined.select(source.alias("source"), "id", "tokens", "text", license_col.alias("license"),
+                                  F.explode(targets).alias("t"))
+                  .select(F.col("t.dir").alias("dir"), "source", "id", "license", "tokens", "text",
+                          F.col("t.copy").alias("copy")))
+        return map_batches(copies, lambda b: order_batch(b, seed, info), ORDERED_SCHEMA)
 
-    def _write_by_source(self, df, root: str, split: str, info: TokenizerInfo, seed: int) -> dict:
-        """One shard directory per source under ``root`` with each of its documents once, in shuffle order."""
-        from pyspark.sql import functions as F
-
-        df = df.withColumn("source", F.coalesce("source", F.lit("")))
-        written = {}
-        for source in sorted(r["source"] for r in df.select("source").distinct().collect()):
-            docs = _ordered_copies(df.where(F.col("source") == source), F.lit(1), seed, info)
-            m = write_shard_dir(os.path.join(root, _dir_name(source)), _stream(docs, info.dtype), info,
-                                self.params.shard_tokens, {"split": split, "source": source, "seed": seed})
-            written[source] = {"documents": m["documents"], "tokens": m["tokens"]}
-        return written
-
-    def _write(self, kept, artifacts_dir: str, info: TokenizerInfo, mix: Mix | None, plan: MixPlan,
+    def _write(self, combined, artifacts_dir: str, info: TokenizerInfo, mix: Mix | None, plan: MixPlan,
                seed: int) -> dict:
-        from pyspark.sql import functions as F
+        from curation.shards.spark_writer import write_shard_dirs
 
         p = self.params
-        os.makedirs(artifacts_dir, exist_ok=True)
-        shutil.copyfile(p.tokenizer, os.path.join(artifacts_dir, TOKENIZER_FILE))
+        local = artifacts_dir.split("file:", 1)[-1] if artifacts_dir.startswith("file:") else artifacts_dir
+        if "://" not in local:
+            os.makedirs(local, exist_ok=True)
+            shutil.copyfile(p.tokenizer, os.path.join(local, TOKENIZER_FILE))
+        else:
+            from curation.shards.part_writer import _open
+
+            with _open(f"{artifacts_dir.rstrip('/')}/{TOKENIZER_FILE}") as out, open(p.tokenizer, "rb") as f:
+                out.write(f.read())
         mix_fields = {"spec": mix.model_dump() if mix else None, "report": plan.report()}
-        train = _ordered_copies(kept.where(F.col("split") == "train"), F.col("mix_copies"), seed, info)
-        manifest = write_shard_dir(artifacts_dir, _stream(train, info.dtype), info, p.shard_tokens,
-                                   {"split": "train", "seed": seed, "mix": mix_fields})
+
+        def fields(d: str, sources: list[str]) -> dict:
+            if d == "":
+                return {"split": "train", "seed": seed, "mix": mix_fields}
+            return {"split": "eval" if d.startswith(EVAL_DIR + "/") else "train", "source": ",".join(sources),
+                    "seed": seed}
+
+        manifests = write_shard_dirs(self._copies(combined, seed, info), artifacts_dir, info, p.shard_tokens,
+                                     MEGATRON_DIR if p.megatron else None, fields)
+        manifest = manifests.get("") or {"shards": [], "documents": 0, "tokens": 0, "dtype": info.dtype.name,
+                                         "sources": {}, "licenses": {}}
         written = {s: v["tokens"] for s, v in manifest["sources"].items()}
         planned = {s: sp.achieved_tokens for s, sp in plan.sources.items() if sp.achieved_tokens}
         if written != planned:
             raise RuntimeError(f"shards hold {written} tokens per source, the mix plan {planned}")
-        eval_sets = self._write_by_source(kept.where(F.col("split") == "eval"), os.path.join(artifacts_dir, EVAL_DIR),
-                                          "eval", info, seed)
-        if p.per_source_dirs:
-            self._write_by_source(kept.where(F.col("split") == "train"), os.path.join(artifacts_dir, SOURCES_DIR),
-                                  "train", info, seed)
-        if p.megatron:
-            from curation.shards.megatron import export_megatron
-
-            export_megatron(artifacts_dir, os.path.join(artifacts_dir, MEGATRON_DIR, "train"))
+        eval_sets = {m["source"]: {"documents": m["documents"], "tokens": m["tokens"]}
+                     for d, m in sorted(manifests.items()) if d.startswith(EVAL_DIR + "/")}
         return {"shards": len(manifest["shards"]), "documents": manifest["documents"], "tokens": manifest["tokens"],
                 "dtype": manifest["dtype"], "mix": plan.report(), "max_share_error": round(plan.max_share_error(), 6),
-                "eval": eval_sets}
+                "eval": eval_sets, "tokens_by_source": written,
+                "tokens_by_license": {k: v["tokens"] for k, v in manifest["licenses"].items()}}
