@@ -62,6 +62,12 @@ ANNOTATIONS: dict[str, pa.DataType] = {
     "tokens": pa.list_(pa.int32()),
     "split": pa.string(),  # shards stage: "train" or "eval" (held out per source)
     "mix_copies": pa.int64(),  # shards stage: times the document is repeated in the training shards
+    "license": pa.string(),  # consent stage: the record's own license, else its source's, else "unknown"
+    "opted_out": pa.string(),  # consent stage: the opt-out entry (domain or URL prefix) the URL falls under
+    "pii_counts": pa.struct([(t, pa.int32()) for t in ("email", "iban", "card", "ip", "phone")]),  # pii: spans masked
+    "contam_matches": pa.map_(pa.string(), pa.int32()),  # decontaminate: benchmark -> n-grams shared with it
+    "contaminated": pa.bool_(),  # decontaminate: shares at least min_matches n-grams with some benchmark
+    "lines_removed": pa.int32(),  # line_dedup: lines (or paragraphs) removed as repeated across documents
 }
 
 REJECT_FIELDS: list[pa.Field] = [pa.field("reason", pa.string()), pa.field("stage", pa.string())]

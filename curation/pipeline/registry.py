@@ -43,6 +43,10 @@ STAGES = Registry("stage type", {
     "topic": "classifiers.scoring_stage:TopicStage",
     "tokenize": "curation.stages.tokenize:TokenizeStage",
     "shards": "curation.stages.shards:ShardStage",
+    "consent": "curation.stages.consent:ConsentStage",
+    "pii": "curation.stages.pii:PiiStage",
+    "decontaminate": "curation.stages.decontaminate:DecontaminateStage",
+    "line_dedup": "curation.stages.line_dedup:LineDedupStage",
 })
 
 

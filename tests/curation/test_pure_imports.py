@@ -23,6 +23,10 @@ PURE = [
     "curation.dedup.planted",
     "curation.readers.file_source",
     "curation.sample.corpus",
+    "curation.clean.pii",
+    "curation.clean.decontam",
+    "curation.clean.lines",
+    "curation.clean.consent",
     *[f"{package.__name__}.{m.name}" for package in (curation.extract, curation.rules, curation.shards, train)
       for m in pkgutil.iter_modules(package.__path__)],
 ]
