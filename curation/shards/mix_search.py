@@ -37,8 +37,9 @@ def _threshold(per_key, remainder: int) -> tuple[int | None, int, int]:
     lo, width, before, before_docs, count = -(1 << 63), 64, 0, 0, None
     threshold = None
     while True:
-        rng = per_key if width == 64 else per_key.where((F.col("key") >= F.lit(lo))
-                                                         & (F.col("key") < F.lit(lo + (1 << width))))
+        rng = per_key if width == 64 else per_key.where(F.col("key") >= F.lit(lo))
+        if width < 64 and lo + (1 << width) < (1 << 63):
+            rng = rng.where(F.col("key") < F.lit(lo + (1 << width)))
         if width <= BITS or (count is not None and count <= LOCAL_KEYS):
             rows = sorted((r["key"], r["n"], r["docs"]) for r in rng.collect())
             n = np.array([r[1] for r in rows], np.int64)
