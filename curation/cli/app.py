@@ -45,11 +45,13 @@ def _parse_conf(pairs: list[str]) -> dict[str, str]:
 
 
 def _load(spec_path: Path, overrides: list[str]):
+    from curation.pipeline.resources import check_resources
     from curation.pipeline.spec import SpecError, check_inputs, load_spec
 
     try:
         spec = load_spec(spec_path, overrides)
         check_inputs(spec)
+        check_resources(spec)
     except SpecError as exc:
         _fail(str(exc), 2)
     return spec
@@ -72,6 +74,7 @@ def run(
     from curation.runtime.session import get_spark, session_conf
 
     specs = [_load(p, set_) for p in spec_paths]  # every spec checked before any runs
+    _separate_outs(spec_paths, specs, set_)
     cli_conf = _parse_conf(conf)
     first = specs[0]
     spark = get_spark(master=master or first.spark.master, conf={**first.spark.conf, **cli_conf},
@@ -89,6 +92,24 @@ def run(
             _run_one(spark, path, spec, force)
     if len(specs) > 1:
         typer.echo(f"{len(specs)} pipelines run in one Spark session")
+
+
+def _separate_outs(spec_paths: list[Path], specs: list, overrides: list[str]) -> None:
+    """Specs sharing one `out` (e.g. `--set out=X` given to several) each get their own sub-folder `X/<spec name>`,
+    so that no run overwrites another's stages; equal spec names there are refused."""
+    by_out: dict[str, list[int]] = {}
+    for i, spec in enumerate(specs):
+        by_out.setdefault(spec.out.rstrip("/"), []).append(i)
+    for out, idx in by_out.items():
+        if len(idx) < 2:
+            continue
+        stems = [spec_paths[i].stem for i in idx]
+        if len(set(stems)) < len(stems):
+            _fail(f"{', '.join(str(spec_paths[i]) for i in idx)} all write to {out} and share a file name: give "
+                  f"each its own out", 2)
+        for i, stem in zip(idx, stems):
+            specs[i] = _load(spec_paths[i], [*overrides, f"out={out}/{stem}"])  # {out} paths follow it
+            typer.echo(f"note: {spec_paths[i]}: several specs write to {out}; this one writes to {specs[i].out}")
 
 
 def _run_one(spark, spec_path: Path, spec, force: bool) -> None:
@@ -158,6 +179,23 @@ def ledger(out: Path = typer.Argument(..., help="run directory")):
     if not path.is_file():
         _fail(f"no ledger at {path}", 2)
     _print_summary(json.loads(path.read_text()))
+
+
+@app.command()
+def report(
+    out: Path = typer.Argument(..., help="run directory (the spec's out)"),
+    html: Optional[Path] = typer.Option(None, "--html", help="where to write the page [default: OUT/report.html]"),
+):
+    """Write a run's HTML report: funnel, rejection reasons, sources, languages, duplicates, scores, mix, timings.
+
+    One self-contained page (plots embedded as PNG); it opens offline from any folder."""
+    from curation.report.html import write_report
+
+    try:
+        path = write_report(str(out), str(html) if html else None)
+    except FileNotFoundError as exc:
+        _fail(str(exc), 2)
+    typer.echo(f"report: {path}")
 
 
 def main() -> None:

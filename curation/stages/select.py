@@ -33,7 +33,24 @@ class SelectStage(Stage):
         marked = df.withColumn("reason", reason)
         kept = marked.where(F.col("reason").isNull()).drop("reason")
         rejected = marked.where(F.col("reason").isNotNull())
-        return StageResult(kept=kept, rejected=rejected, reasons=[rule.reason for rule in self.params.rules])
+        after = _heuristic_rules_of_rejected if "heuristic_fails" in df.columns else None
+        return StageResult(kept=kept, rejected=rejected, reasons=[rule.reason for rule in self.params.rules],
+                           after_write=after)
+
+
+def _heuristic_rules_of_rejected(kept, rejected, artifacts_dir: str) -> dict:
+    """``{"heuristic_fails": {reason: {rule: documents}}}``: which heuristic rules the rejected documents failed, per
+    select reason, so that a reason such as ``heuristics`` can be read rule by rule (one small aggregation)."""
+    from pyspark.sql import functions as F
+
+    if rejected is None:
+        return {}
+    rows = (rejected.select("reason", F.explode("heuristic_fails").alias("rule"))
+            .groupBy("reason", "rule").count().collect())  # reasons x rules: a few hundred rows at most
+    by_reason: dict[str, dict[str, int]] = {}
+    for r in sorted(rows, key=lambda r: (r["reason"], -r["count"], r["rule"])):
+        by_reason.setdefault(r["reason"], {})[r["rule"]] = int(r["count"])
+    return {"heuristic_fails": by_reason} if by_reason else {}
 
 
 class SampleParams(StageParams):
