@@ -6,7 +6,8 @@ file system; each Python worker builds the tokenizer once (``worker_cached``) an
 
 Params: ``tokenizer`` (path to tokenizer.json), ``eos_token`` (default: the first usual EOS name the tokenizer
 has), ``train_vocab_size`` (when set and ``tokenizer`` does not exist yet, a byte-level BPE of that size is first
-trained on up to ``train_max_bytes`` of this stage's input, in seeded-hash order of id, and saved there; the file
+trained on up to ``train_max_bytes`` of this stage's input, in seeded-hash order of id, and saved there (only
+about twice that many bytes are read on the driver, whatever the input's size); the file
 then belongs to the stage: a rerun does not notice it being edited, delete it and rerun with ``--force`` to retrain).
 """
 from __future__ import annotations
@@ -92,11 +93,11 @@ class TokenizeStage(Stage):
         p = self.params
         ctx.log(f"  training a byte-level BPE (vocab {p.train_vocab_size}) on up to {p.train_max_bytes:,} bytes "
                 f"of input -> {p.tokenizer}")
-        rows = (df.where(F.col("text").isNotNull())
-                .select("text", F.xxhash64(F.lit(ctx.seed), "id").alias("order"))
-                .orderBy("order", "text").toLocalIterator())
+        texts = (df.where(F.col("text").isNotNull())
+                 .select("text", F.xxhash64(F.lit(ctx.seed), "id").alias("order")))
         tmp = p.tokenizer + ".tmp"
-        train_byte_level_bpe(text_sample((r["text"] for r in rows), p.train_max_bytes), p.train_vocab_size, tmp)
+        train_byte_level_bpe(text_sample(_sample_texts(texts, p.train_max_bytes), p.train_max_bytes),
+                             p.train_vocab_size, tmp)
         os.replace(tmp, p.tokenizer)
 
     def apply(self, df, ctx: StageContext) -> StageResult:
@@ -132,3 +133,27 @@ def _worker_tokenizer(json_text: str):
     # Spark already runs one task per core: the tokenizer's own thread pool would only oversubscribe them.
     os.environ["TOKENIZERS_PARALLELISM"] = "false"
     return tokenizer_from_json(json_text)
+
+
+def _sample_texts(texts, max_bytes: int):
+    """Texts in seeded-hash order of id, from the smallest hashes, until at least ``max_bytes`` have come: only the
+    documents below a hash cut that (by the texts' total size) holds about twice that many bytes reach the driver,
+    streamed a partition at a time; the cut doubles in the rare case it held too few. The texts are the leading ones
+    of the whole input's hash order, as if all of it had been sorted."""
+    from pyspark.sql import functions as F
+
+    total = texts.agg(F.sum(F.octet_length("text"))).first()[0] or 0
+    fraction = min(1.0, 2.0 * max_bytes / total) if total else 1.0
+    seen = 0
+    while True:
+        cut = -(1 << 63) + int(fraction * (1 << 64))
+        below = texts if fraction >= 1.0 else texts.where(F.col("order") < F.lit(cut))
+        for row in below.orderBy("order", "text").toLocalIterator():
+            seen += len(row["text"].encode("utf-8"))
+            yield row["text"]
+            if seen >= max_bytes:
+                return
+        if fraction >= 1.0:
+            return
+        fraction = min(1.0, 2 * fraction)
+        texts = texts.where(F.col("order") >= F.lit(cut))  # the texts already yielded are below the old cut
