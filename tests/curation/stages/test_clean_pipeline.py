@@ -34,10 +34,12 @@ def clean_run(spark, tmp_path_factory):
          "url": "https://blog.example.org/1"},
         {"id": "crafted-pii", "text": "Write to jane.doe@example.org or call (212) 555-0199.",
          "license": "CC-BY-4.0 (PLOS)", "url": "https://journals.example.org/2"},
+        {"id": "crafted-no-license", "text": "A record without a license field.", "url": "https://a.example.org/3"},
     ]
     (root / "crafted.jsonl").write_text("".join(json.dumps(r) + "\n" for r in crafted))
     spec = load_spec(REPO / "pipelines" / "clean.yaml", [f"out={root / 'run'}"])
-    spec.inputs.append(InputSpec(format="jsonl", path=str(root / "crafted.jsonl"), source="crafted"))
+    spec.inputs.append(InputSpec(format="jsonl", path=str(root / "crafted.jsonl"), source="crafted",
+                                 options={"license": "CC0-1.0"}))  # for the records without a license field
     Runner(spec, spark, log=lambda m: None).run()
     return root / "run"
 
@@ -72,23 +74,27 @@ def test_opted_out_domains_never_reach_the_output(clean_run):
 
 def test_every_document_keeps_license_and_provenance(clean_run):
     kept = {r["id"]: r for r in rows(clean_run / "select")}
-    assert kept["crafted-pii"]["license"] == "CC-BY-4.0 (PLOS)"
+    assert kept["crafted-pii"]["license"] == "CC-BY-4.0 (PLOS)"  # the record's own
+    assert kept["crafted-no-license"]["license"] == "CC0-1.0"  # the input's options.license
     web = [r for r in kept.values() if r["source"] == "web"]
     assert len(web) > 500 and {r["license"] for r in web} == {"Common Crawl terms of use"}
     assert all(r["url"] for r in web)  # filled from the records' metadata.url when the top level has none
 
 
 def test_line_dedup_removes_lines_that_recur_and_lists_them(clean_run):
-    before = rows(clean_run / "consent")
-    after = {r["id"]: r["text"] for r in rows(clean_run / "line_dedup")}
+    def lines(text):
+        return {unit_key(u) for u in split_units(text, "line")[::2]}
+
+    before = {r["id"]: lines(r["text"]) for r in rows(clean_run / "consent")}
+    after = {r["id"]: lines(r["text"]) for r in rows(clean_run / "line_dedup")}
     s = stats(clean_run, "line_dedup")
     top = s["top_removed"]
     assert len(top) == 20 and [t["removed_from"] for t in top] == sorted((t["removed_from"] for t in top),
                                                                        reverse=True)
     for t in top:  # the count is the number of documents holding the line; none of them holds it any more
-        holders = [r["id"] for r in before if t["line"] in {unit_key(u) for u in split_units(r["text"], "line")[::2]}]
+        holders = [i for i, held in before.items() if t["line"] in held]
         assert len(holders) == t["documents"] > 5
-        assert not any(t["line"] in {unit_key(u) for u in split_units(after[i], "line")[::2]} for i in holders)
+        assert not any(t["line"] in after[i] for i in holders)
     assert s["units_removed"] >= sum(t["removed_from"] for t in top)
 
 
