@@ -14,15 +14,13 @@ error row and the process is restarted, so a hostile or huge PDF cannot take the
 """
 from __future__ import annotations
 
-import hashlib
 import multiprocessing
-import os
 import resource
 from typing import Iterator
 
 from curation.extract.ocr_backends import OcrBackend, die_with_parent, ocr_backend
 from curation.extract.pdf import EXTRACTOR, PdfOptions, extract_pdf
-from curation.readers.file_source import expand_inputs, read_files
+from curation.readers.file_source import NAME_KEY, expand_inputs, file_label, input_names, read_files
 from curation.runtime.batches import worker_cached
 
 
@@ -99,24 +97,23 @@ class IsolatedExtractor:
         return {"text": None, "reason": reason, "meta": {"extractor": EXTRACTOR}}
 
 
-def _doc_id(path: str) -> str:
-    # the base name reads well; the path hash keeps equal names in different folders apart
-    return f"{os.path.basename(path)}:{hashlib.sha1(path.encode()).hexdigest()[:8]}"
-
-
 def pdf_records(path: str, options: dict) -> Iterator[dict]:
     """``record_fn`` for :func:`curation.readers.file_source.read_files`: the one row of one PDF."""
-    opts = PdfOptions.model_validate(options)
+    label = file_label(path, options)
+    opts = PdfOptions.model_validate({k: v for k, v in options.items() if k != NAME_KEY})
     if opts.isolate:
         result = worker_cached(("pdf-extractor", opts.memory_mb), lambda: IsolatedExtractor(opts.memory_mb)) \
             .extract(path, opts)
     else:
         result = extract_pdf(path, opts, _backend_for(opts, worker_cached("pdf-ocr-backends", dict)))
+    reason = result["reason"]
+    if reason is None and not (result["text"] or "").strip():  # blank pages (and OCR finding nothing on them)
+        reason = f"skipped: no text on any of the {result['meta'].get('page_count')} pages"
     yield {
-        "id": _doc_id(path),
+        "id": label,
         "text": result["text"],
         "format": "pdf",
-        "reason": result["reason"],
+        "reason": reason,
         "meta": {**result["meta"], "source_path": path, "content_type": "application/pdf"},
     }
 
@@ -124,4 +121,5 @@ def pdf_records(path: str, options: dict) -> Iterator[dict]:
 def read_pdf(spark, inp):
     """Reader for ``format: pdf`` (registered in :data:`curation.readers.formats.READERS`)."""
     PdfOptions.model_validate(inp.options)
-    return read_files(spark, expand_inputs(inp.path), pdf_records, inp.options, inp.source, "pdf")
+    files = expand_inputs(inp.path)
+    return read_files(spark, files, pdf_records, inp.options, inp.source, "pdf", input_names(inp, files))

@@ -1,30 +1,41 @@
 """The ``text`` input format: one document per plain-text file (UTF-8, optionally compressed)."""
 from __future__ import annotations
 
-import os
 from typing import Iterator
 
-from curation.readers.file_source import error_row, expand_inputs, open_text_stream, read_files
+from curation.readers.file_source import (error_row, expand_inputs, file_label, input_names, open_decoded,
+                                          read_files)
+from curation.readers.streams import DEFAULT_MAX_RATIO
 
 
 def text_records(path: str, options: dict) -> Iterator[dict]:
     """One document per plain-text file (UTF-8; invalid bytes are an error row unless ``errors: replace``)."""
     max_doc = int(options.get("max_doc_bytes", 50 << 20))
-    with open_text_stream(path, max_doc + 1) as stream:
+    label = file_label(path, options)
+    chunks, size = [], 0
+    with open_decoded(path, max_doc, float(options.get("max_ratio", DEFAULT_MAX_RATIO))) as stream:
         try:
-            data = stream.read()
-        except ValueError:
-            yield error_row(path, f"error: text file larger than max_doc_bytes ({max_doc})", None, "text", 0)
+            while chunk := stream.read(1 << 20):
+                chunks.append(chunk)
+                size += len(chunk)
+        except ValueError as exc:
+            yield error_row(path, f"error: text file larger than max_doc_bytes ({max_doc}): {exc}", None, "text", 0,
+                            label)
             return
+        if stream.damage:
+            yield error_row(path, f"error: {label}: {stream.damage[0]}", None, "text", 0, label)
+            return
+    data = b"".join(chunks)
     try:
         text = data.decode("utf-8", errors=options.get("errors", "strict"))
     except UnicodeDecodeError as exc:
-        yield error_row(path, f"error: invalid UTF-8 at byte {exc.start}", None, "text", 0)
+        yield error_row(path, f"error: invalid UTF-8 at byte {exc.start}", None, "text", 0, label)
         return
-    yield {"id": os.path.basename(path), "text": text, "format": "text", "reason": None,
+    yield {"id": label, "text": text, "format": "text", "reason": None,
            "meta": {"source_path": path, "record_offset": 0}}
 
 
 def read_text(spark, inp):
     """Reader for ``format: text`` (registered in :data:`curation.readers.formats.READERS`)."""
-    return read_files(spark, expand_inputs(inp.path), text_records, inp.options, inp.source, "text")
+    files = expand_inputs(inp.path)
+    return read_files(spark, files, text_records, inp.options, inp.source, "text", input_names(inp, files))
