@@ -16,11 +16,13 @@ SUDO   := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
 setup: sysdeps $(STAMP)
 
 # Java runs Spark (its compiler builds curation/runtime/jvm/, see curation/runtime/precompile.py); Tesseract OCRs
-# image-only PDF pages. Installed from Debian only when missing.
+# image-only PDF pages; headless Chromium renders the HTML run report in its test. Installed from Debian only when
+# missing.
 sysdeps:
 	@missing=""; \
 	command -v java >/dev/null 2>&1 && command -v javac >/dev/null 2>&1 || missing="$$missing openjdk-17-jdk-headless"; \
 	command -v tesseract >/dev/null 2>&1 || missing="$$missing tesseract-ocr tesseract-ocr-eng"; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing system packages:$$missing"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
@@ -45,7 +47,8 @@ demo: setup $(SAMPLE)/README.md
 	@start=$$(date +%s); \
 	$(CURATE) run pipelines/demo.yaml --set out=$(DEMO_OUT) && \
 	echo "demo pipeline took $$(( $$(date +%s) - start )) s" && \
-	echo "outputs: $(DEMO_OUT)/<stage>/  rejected: $(DEMO_OUT)/rejected/  summary: $(DEMO_OUT)/report.md, $(DEMO_OUT)/ledger.json"
+	$(CURATE) report $(DEMO_OUT) && \
+	echo "outputs: $(DEMO_OUT)/<stage>/  rejected: $(DEMO_OUT)/rejected/  summary: $(DEMO_OUT)/report.html, $(DEMO_OUT)/report.md, $(DEMO_OUT)/ledger.json"
 
 test: setup
 	$(PY) -m pytest -q $(PYTEST_ARGS)

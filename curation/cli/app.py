@@ -20,7 +20,10 @@ from mixes.cli import app as mix_app
 from train.cli import app as train_app
 
 app = typer.Typer(help="Curate LLM pretraining data on Spark: ingest, dedup, filter, mix, tokenize, train proxies.",
-                  no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
+                  no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False,
+                  # plain click help (every sub-command inherits it): no boxes that cut option names at 80 columns,
+                  # no type tag on flags
+                  rich_markup_mode=None, context_settings={"max_content_width": 80, "terminal_width": 80})
 app.add_typer(sample_app, name="sample")
 app.add_typer(dedup_app, name="dedup")
 app.add_typer(classifier_app, name="classifier")

@@ -41,8 +41,10 @@ def eval_(
     if "text" in dataset.schema.names:
         table = dataset.to_table(columns=columns)
     else:  # a stage that stored its annotations only: the documents come from the run's spec
+        typer.echo(f"reading the documents through {annotated.parent}/spec.yaml (starts Spark)", err=True)
         table = annotated_documents(annotated, columns)
-    metrics = evaluate_annotated(table, threshold, ngram)
+    typer.echo(f"evaluating {table.num_rows:,} documents against brute-force exact Jaccard", err=True)
+    metrics = evaluate_annotated(table, threshold, ngram, progress=True)
     if out:
         out.write_text(json.dumps(metrics, indent=2))
     typer.echo(json.dumps(metrics, indent=2))

@@ -67,10 +67,20 @@ def train(
 
     from curation.shards.tokenizer import text_sample, train_byte_level_bpe
 
+    from curation.runtime.progress import Progress, interactive
+
     files = _input_files(inputs)
     start = time.time()
-    info = train_byte_level_bpe(text_sample(training_texts(files, text_field), max_bytes), vocab_size, out,
-                                min_frequency)
+    with Progress("tokenizer: reading text", None, "bytes", every=5.0, bar=False) as p:
+        def counted(texts):
+            for text in texts:
+                p.advance(len(text.encode("utf-8")))
+                yield text
+            typer.echo(f"  [tokenizer] {p.done:,.0f} bytes read; counting words and learning {vocab_size:,} merges",
+                       err=True)
+
+        info = train_byte_level_bpe(counted(text_sample(training_texts(files, text_field), max_bytes)), vocab_size,
+                                    out, min_frequency, show_progress=interactive())
     typer.echo(f"wrote {out}: vocab {info.vocab_size}, eos {info.eos_token!r}={info.eos_id}, "
                f"sha256 {info.sha256[:16]}, {len(files)} input files, {time.time() - start:.1f} s")
 

@@ -38,9 +38,25 @@ def jaccard(a: set, b: set) -> float:
     return inter / (len(a) + len(b) - inter)
 
 
-def true_pairs(ids: list[str], texts: list[str | None], threshold: float = 0.8, ngram: int = 5) -> set[tuple[str, str]]:
-    """Every pair (a < b) of documents whose exact shingle Jaccard is >= ``threshold`` (empty documents: none)."""
-    sets = [word_shingles(t, ngram) for t in texts]
+def true_pairs(ids: list[str], texts: list[str | None], threshold: float = 0.8, ngram: int = 5,
+               progress: bool = False) -> set[tuple[str, str]]:
+    """Every pair (a < b) of documents whose exact shingle Jaccard is >= ``threshold`` (empty documents: none).
+    ``progress``: show counts and an ETA for the shingling and the verification of candidate pairs."""
+    from contextlib import nullcontext
+
+    from curation.runtime.progress import Progress
+
+    def step(label, total, unit):
+        return Progress(label, total, unit) if progress else nullcontext()
+
+    sets = []
+    with step("eval: shingles", len(texts), "documents") as p:
+        for k, t in enumerate(texts):
+            sets.append(word_shingles(t, ngram))
+            if p and k % 256 == 0:
+                p.update(k)
+        if p:
+            p.update(len(texts))
     postings: dict[str, list[int]] = defaultdict(list)
     for i, s in enumerate(sets):
         for sh in s:
@@ -49,9 +65,14 @@ def true_pairs(ids: list[str], texts: list[str | None], threshold: float = 0.8, 
     for docs in postings.values():
         candidates.update(combinations(docs, 2))
     out = set()
-    for i, j in candidates:
-        if jaccard(sets[i], sets[j]) >= threshold:
-            out.add((min(ids[i], ids[j]), max(ids[i], ids[j])))
+    with step("eval: exact Jaccard", len(candidates), "candidate pairs") as p:
+        for k, (i, j) in enumerate(candidates):
+            if jaccard(sets[i], sets[j]) >= threshold:
+                out.add((min(ids[i], ids[j]), max(ids[i], ids[j])))
+            if p and k % 4096 == 0:
+                p.update(k)
+        if p:
+            p.update(len(candidates))
     return out
 
 
@@ -126,9 +147,9 @@ def clusters_from_annotated(table: pa.Table) -> tuple[list[list[str]], list[str]
     return [sorted(g) for g in groups.values() if len(g) > 1], removed
 
 
-def evaluate_annotated(table: pa.Table, threshold: float = 0.8, ngram: int = 5) -> dict:
+def evaluate_annotated(table: pa.Table, threshold: float = 0.8, ngram: int = 5, progress: bool = False) -> dict:
     """Score an annotated table (with ``text``) against its own brute-force exact-Jaccard truth."""
     clusters, removed = clusters_from_annotated(table)
-    truth = true_pairs(table.column("id").to_pylist(), table.column("text").to_pylist(), threshold, ngram)
+    truth = true_pairs(table.column("id").to_pylist(), table.column("text").to_pylist(), threshold, ngram, progress)
     return {"docs": table.num_rows, "threshold": threshold, "ngram": ngram,
             "clusters": len(clusters), **score(clusters, set(removed), truth)}

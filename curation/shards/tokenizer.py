@@ -102,8 +102,9 @@ def decode_tokens(tok, ids: Iterable[int], eos_id: int) -> str:
 
 
 def train_byte_level_bpe(texts: Iterable[str], vocab_size: int, out_path: str, min_frequency: int = 2,
-                         eos_token: str = DEFAULT_EOS) -> TokenizerInfo:
-    """Train a GPT-2-style byte-level BPE (no normalizer, so encoding is lossless) and save it as ``out_path``."""
+                         eos_token: str = DEFAULT_EOS, show_progress: bool = False) -> TokenizerInfo:
+    """Train a GPT-2-style byte-level BPE (no normalizer, so encoding is lossless) and save it as ``out_path``.
+    ``show_progress``: the trainer's own bars (word counting, merges), for a terminal."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
     if vocab_size < 256 + 1:
@@ -112,7 +113,7 @@ def train_byte_level_bpe(texts: Iterable[str], vocab_size: int, out_path: str, m
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
     tok.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(vocab_size=vocab_size, min_frequency=min_frequency, special_tokens=[eos_token],
-                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=show_progress)
     tok.train_from_iterator(texts, trainer=trainer)
     os.makedirs(os.path.dirname(os.path.abspath(out_path)), exist_ok=True)
     tok.save(out_path)
