@@ -23,14 +23,15 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Callable
 
-from curation.pipeline.errors import ReconciliationError, StageFailed
+from curation.pipeline.errors import ReconciliationError, RunLocked, StageFailed
 from curation.pipeline.ledger import top_reasons, write_ledger
 from curation.pipeline.registry import stage_class
+from curation.pipeline.run_lock import RunLock
 from curation.pipeline.spec import PipelineSpec, SpecError, dump_spec
 from curation.pipeline.stage import StageContext, StageResult
 from curation.pipeline.storage import StageWriter, annotated, lazy_kept, read_parquet
 
-__all__ = ["ReconciliationError", "RunResult", "Runner", "StageFailed", "StageOutcome"]
+__all__ = ["ReconciliationError", "RunLocked", "RunResult", "Runner", "StageFailed", "StageOutcome"]
 
 STATS = "stats.json"
 
@@ -108,6 +109,12 @@ class Runner:
 
     # ---- the run ----
     def run(self) -> RunResult:
+        """Run the spec under the run directory's lock (:mod:`curation.pipeline.run_lock`): a second run on the
+        same ``out`` stops with :class:`RunLocked` before writing anything."""
+        with RunLock(self.out):
+            return self._run()
+
+    def _run(self) -> RunResult:
         self.fs.mkdirs(self.out)
         self.fs.write_text(f"{self.out}/spec.yaml", dump_spec(self.spec))
         self.fs.delete(f"{self.out}/_tmp")  # leftovers of an interrupted run

@@ -9,7 +9,20 @@ from pathlib import Path
 from typing import Any, Iterable
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
+
+# Names that become folders under `out` (stage names, input sources): no separators, no leading dot.
+SAFE_NAME = r"[A-Za-z0-9][A-Za-z0-9._-]*"
+# Folder and file names the runner writes under `out` itself: a stage of that name would overwrite or delete them.
+RESERVED_NAMES = frozenset({"rejected", "_tmp", "spec.yaml", "ledger.json", "report.md", "run.lock"})
+
+
+def _safe_name(v: str, what: str) -> str:
+    import re
+
+    if not re.fullmatch(SAFE_NAME, v):
+        raise ValueError(f"{what} {v!r} is not a safe folder name ({SAFE_NAME})")
+    return v
 
 
 class SpecError(ValueError):
@@ -37,6 +50,17 @@ class InputSpec(_Strict):
     path: str
     source: str | None = None
     options: dict[str, Any] = Field(default_factory=dict)
+    # what the input's row ids start with: its source, or input<i> (set by validate_spec)
+    _id_prefix: str | None = PrivateAttr(None)
+
+    @property
+    def id_prefix(self) -> str | None:
+        return self._id_prefix
+
+    @field_validator("source")
+    @classmethod
+    def _safe_source(cls, v):
+        return v if v is None else _safe_name(v, "source")
 
     @field_validator("format")
     @classmethod
@@ -52,6 +76,15 @@ class StageSpec(_Strict):
     name: str
     type: str
     params: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("name")
+    @classmethod
+    def _safe_stage_name(cls, v):
+        _safe_name(v, "stage name")
+        if v.lower() in RESERVED_NAMES:
+            raise ValueError(f"stage name {v!r} is reserved (the run folder's own: "
+                             f"{', '.join(sorted(RESERVED_NAMES))})")
+        return v
 
 
 class PipelineSpec(_Strict):
@@ -179,6 +212,10 @@ def validate_spec(doc: dict, source: str = "spec") -> PipelineSpec:
         raise SpecError(f"{source}: {_first_error(err, doc)}") from None
     from curation.pipeline.registry import stage_class
 
+    sources = [inp.source for inp in spec.inputs]
+    for i, inp in enumerate(spec.inputs):
+        inp._id_prefix = inp.source if inp.source is not None and sources.count(inp.source) == 1 else \
+            f"{inp.source or 'input'}{i}"
     seen = set()
     for s in spec.stages:
         if s.name in seen:

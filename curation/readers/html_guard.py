@@ -12,8 +12,11 @@ their time grows faster than linearly with nesting depth (a page 10,000 ``<div>`
 """
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import re
+import sys
+import types
 
 from curation.extract.html import Extraction, extract_text
 
@@ -39,6 +42,19 @@ def nesting_depth(html: bytes | str) -> int:
             depth += 1
             deepest = max(deepest, depth)
     return deepest
+
+
+@contextlib.contextmanager
+def _no_main_module():
+    """Start a child without it importing the caller's ``__main__`` first: in a Spark worker that is the worker
+    daemon, which imports every stage module (seconds per child); the child needs only this module."""
+    main = sys.modules.get("__main__")
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        if main is not None:
+            sys.modules["__main__"] = main
 
 
 def _serve(conn) -> None:
@@ -71,7 +87,8 @@ class ExtractionWatchdog:
     def _start(self) -> None:
         parent_end, child_end = self._context.Pipe()
         self._process = self._context.Process(target=_serve, args=(child_end,), daemon=True)
-        self._process.start()
+        with _no_main_module():
+            self._process.start()
         child_end.close()
         self._conn = parent_end
         if not (parent_end.poll(STARTUP_S) and parent_end.recv() == "ready"):

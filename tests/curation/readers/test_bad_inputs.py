@@ -113,3 +113,49 @@ def test_blank_pdf_is_rejected_with_a_reason(bad_set):
     assert bad[0]["reason"].startswith("skipped: no text") and "3" in bad[0]["reason"]
     kept, _ = rows_of(pdf_records, root / "pdf/good.pdf", {"ocr": False})
     assert len(kept) == 1 and "GOOD-" in kept[0]["text"]
+
+
+def test_names_that_become_paths_are_validated():
+    import pytest
+
+    from curation.pipeline.spec import SpecError, spec_from_mapping
+
+    base = {"out": "/tmp/unused", "inputs": [{"format": "jsonl", "path": "x"}], "stages": {"ingest": {}}}
+    for stages, why in (({"rejected": {"type": "ingest"}}, "reserved"), ({"_tmp": {"type": "ingest"}}, "safe folder"),
+                        ({"..": {"type": "ingest"}}, "safe folder"), ({"a/b": {"type": "ingest"}}, "safe folder")):
+        with pytest.raises(SpecError, match=why):
+            spec_from_mapping({**base, "stages": stages})
+    for source in ("..", ".", "a/b", ""):
+        with pytest.raises(SpecError, match="inputs.0.source"):
+            spec_from_mapping({**base, "inputs": [{"format": "jsonl", "path": "x", "source": source}]})
+    spec = spec_from_mapping({**base, "inputs": [{"format": "jsonl", "path": "x", "source": "web"},
+                                                 {"format": "jsonl", "path": "y"},
+                                                 {"format": "jsonl", "path": "z", "source": "web"}]})
+    assert [i.id_prefix for i in spec.inputs] == ["web0", "input1", "web2"]
+
+
+def test_record_source_that_is_a_path_becomes_an_error_row(bad_set):
+    from curation.readers.file_source import _unsafe_source
+
+    root, _, _ = bad_set
+    rows = [_unsafe_source(r) for r in jsonl_records(str(root / "jsonl/bad/unsafe-source.jsonl"), {})]
+    assert [r["reason"] for r in rows[:2]] == [None, None]
+    assert [r["reason"][:32] for r in rows[2:]] == ["error: unsafe source name '..' (", "error: unsafe source name '.' (a"]
+    assert all(r["source"] is None for r in rows[2:])
+
+
+def test_ids_do_not_depend_on_where_the_data_lives(tmp_path):
+    from curation.pipeline.spec import InputSpec
+    from curation.readers.file_source import input_names
+
+    for where in ("one", "two/deeper"):
+        for sub in ("a", "b"):
+            (tmp_path / where / "data" / sub).mkdir(parents=True)
+            (tmp_path / where / "data" / sub / "part-00000.jsonl").write_text('{"text": "x"}\n')
+    names = [sorted(input_names(InputSpec(format="jsonl", path=str(tmp_path / w / "data"), source="web"),
+                                [str(tmp_path / w / "data" / s / "part-00000.jsonl") for s in ("a", "b")]).values())
+             for w in ("one", "two/deeper")]
+    assert names[0] == names[1] == ["web/a/part-00000.jsonl", "web/b/part-00000.jsonl"]
+    glob_names = input_names(InputSpec(format="jsonl", path=str(tmp_path / "one/data/*/part-*.jsonl")),
+                             [str(tmp_path / "one/data/a/part-00000.jsonl")])
+    assert list(glob_names.values()) == ["input/a/part-00000.jsonl"]
