@@ -105,9 +105,8 @@ def load_run(out: str) -> RunData:
             data.chars_final += _text_chars(batch)
             _gather(data, batch, "kept", "kept")
     for s in stages:
-        if s["type"] in ("minhash", "exact_dedup"):
+        if s["type"] == "minhash":
             _clusters(data, os.path.join(out, s["stage"]))
-            break
     return data
 
 
@@ -137,7 +136,7 @@ def _clusters(data: RunData, folder: str) -> None:
         sizes = batch.column("dup_cluster_size").drop_null().to_numpy(zero_copy_only=False)
         for k, n in zip(*np.unique(sizes[sizes > 1], return_counts=True)):
             rows[int(k)] += int(n)
-    data.cluster_sizes = Counter({k: n // k for k, n in rows.items()})
+    data.cluster_sizes.update({k: n // k for k, n in rows.items()})
 
 
 def chars_per_stage(data: RunData) -> list[tuple[str, int, int]]:

@@ -159,7 +159,7 @@ def _rule_table(rules: dict) -> str:
     flat = []
     for rule, v in rules.items():
         n = v.get("fails", v.get("failed", v.get("documents"))) if isinstance(v, dict) else v
-        if isinstance(n, int):
+        if isinstance(n, int) and n:
             flat.append([rule, n])
     flat.sort(key=lambda r: -r[1])
     return _table(["rule", "documents failing"], flat, {1}) if flat else ""

@@ -1,6 +1,8 @@
 """Explicit selection: turn annotations into kept / rejected, so thresholds can be re-tuned without recomputing."""
 from __future__ import annotations
 
+from functools import partial
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from curation.pipeline.stage import Stage, StageContext, StageParams, StageResult
@@ -33,19 +35,22 @@ class SelectStage(Stage):
         marked = df.withColumn("reason", reason)
         kept = marked.where(F.col("reason").isNull()).drop("reason")
         rejected = marked.where(F.col("reason").isNotNull())
-        after = _heuristic_rules_of_rejected if "heuristic_fails" in df.columns else None
+        about_rules = [r.reason for r in self.params.rules if "heuristic_fails" in r.keep_if]
+        after = partial(_heuristic_rules_of_rejected, about_rules) if about_rules else None
         return StageResult(kept=kept, rejected=rejected, reasons=[rule.reason for rule in self.params.rules],
                            after_write=after)
 
 
-def _heuristic_rules_of_rejected(kept, rejected, artifacts_dir: str) -> dict:
-    """``{"heuristic_fails": {reason: {rule: documents}}}``: which heuristic rules the rejected documents failed, per
-    select reason, so that a reason such as ``heuristics`` can be read rule by rule (one small aggregation)."""
+def _heuristic_rules_of_rejected(reasons: list[str], kept, rejected, artifacts_dir: str) -> dict:
+    """``{"heuristic_fails": {reason: {rule: documents}}}``: which heuristic rules the documents rejected by a rule
+    over ``heuristic_fails`` failed, so that a reason such as ``heuristics`` reads rule by rule (one small
+    aggregation)."""
     from pyspark.sql import functions as F
 
     if rejected is None:
         return {}
-    rows = (rejected.select("reason", F.explode("heuristic_fails").alias("rule"))
+    rows = (rejected.where(F.col("reason").isin(reasons))
+            .select("reason", F.explode("heuristic_fails").alias("rule"))
             .groupBy("reason", "rule").count().collect())  # reasons x rules: a few hundred rows at most
     by_reason: dict[str, dict[str, int]] = {}
     for r in sorted(rows, key=lambda r: (r["reason"], -r["count"], r["rule"])):
