@@ -28,7 +28,8 @@ META_TYPE = pa.struct(
         ("page_count", pa.int32()),
         ("pages_ocr", pa.int32()),
         ("page_offsets", pa.list_(pa.int64())),  # character offset in `text` where each page starts
-        ("page_methods", pa.list_(pa.string())),  # per page: text_layer / ocr / blank / error
+        ("page_methods", pa.list_(pa.string())),  # per page: text_layer / ocr / ocr_implausible / blank / error
+        ("page_rotations", pa.list_(pa.int32())),  # per page: degrees clockwise the image was turned before OCR
         ("extract_seconds", pa.float64()),
         ("extra", pa.map_(pa.string(), pa.string())),
     ]

@@ -3,9 +3,11 @@
 :func:`ocr_reason` says why a page needs OCR, or that its text layer is sound: a garbled layer (:func:`garbled_reason`:
 ``(cid:NN)`` artifacts, replacement characters, symbols in place of letters, implausible words), little or no text on
 a page with ink, an image-dominated page with little text, or an invisible text layer over an image (someone else's
-OCR). :func:`read_page` applies it: the text layer, OCR of the page rendered within a pixel budget, ``blank`` for a
-page with nothing visible, or the text layer kept when OCR reads less of a short but sound layer; it records the
-method (``text_layer`` / ``ocr`` / ``blank`` / ``error``) and why. No Spark here.
+OCR). :func:`read_page` applies it: the text layer, OCR of the page rendered within a pixel budget and turned upright
+first (the backend's orientation detection), ``blank`` for a page with nothing visible, or the text layer kept when
+OCR reads less of a short but sound layer. OCR output that fails the same plausibility test as a text layer is not
+kept as text: the page is ``ocr_implausible``. It records the method (``text_layer`` / ``ocr`` / ``ocr_implausible``
+/ ``blank`` / ``error``), why, and the rotation applied. No Spark here.
 """
 from __future__ import annotations
 
@@ -29,8 +31,9 @@ if TYPE_CHECKING:
 @dataclass
 class PageResult:
     lines: PageLines
-    method: str  # text_layer / ocr / blank / error
+    method: str  # text_layer / ocr / ocr_implausible / blank / error
     note: str | None = None  # OCR pages: why OCR was needed; others: why OCR was not used, or what failed
+    rotation: int = 0  # degrees clockwise the page image was turned before OCR
 
 
 # why a page is OCR'd, besides a garbled text layer (see garbled_reason)
@@ -40,6 +43,14 @@ INVISIBLE_LAYER = "invisible text layer over an image"
 
 _CID = re.compile(r"\(cid:\d+\)")
 _WORD = re.compile(r"\S+")
+_ALPHA_WORD = re.compile(r"[^\W\d_]{2,}")
+# letter case that no writing uses inside a word: a capital after a small letter ("pUe", "OWeEp") or small letters
+# after two capitals ("WOTe"); OCR of upside-down or wrongly-scripted pages is full of them
+_ODD_CASE = re.compile(r"[^\W\d_]*[a-zß-ÿ][A-ZÀ-Þ][^\W\d_]*|[A-ZÀ-Þ]{2,}[a-zß-ÿ]+")
+# Share of such words above which text is implausible: at most 0.083 on any page of the shared PDFs' text layers
+# (an IBM manual's "iSeries"), 0.23 and more on OCR of upside-down Latin text
+_MAX_ODD_CASE_SHARE = 0.15
+_MIN_WORDS_FOR_CASE = 20
 
 
 def garbled_reason(text: str) -> str | None:
@@ -68,6 +79,10 @@ def garbled_reason(text: str) -> str | None:
             return "implausibly long words"
         if letters_per_word < 1.5:
             return "implausibly short words"
+    words = _ALPHA_WORD.findall(text)
+    if len(words) >= _MIN_WORDS_FOR_CASE and \
+            sum(bool(_ODD_CASE.fullmatch(w)) for w in words) > _MAX_ODD_CASE_SHARE * len(words):
+        return "implausible letter case"
     return None
 
 
@@ -112,6 +127,30 @@ def ocr_pixmap(page: pymupdf.Page, opts: PdfOptions) -> pymupdf.Pixmap:
     return pixmap
 
 
+def upright(pixmap: pymupdf.Pixmap, clockwise: int) -> pymupdf.Pixmap:
+    """``pixmap`` turned ``clockwise`` degrees (a multiple of 90)."""
+    quarter_turns = (clockwise // 90) % 4
+    if not quarter_turns:
+        return pixmap
+    pixels = np.frombuffer(pixmap.samples, dtype=np.uint8).reshape(pixmap.height, pixmap.width, pixmap.n)
+    turned = np.ascontiguousarray(np.rot90(pixels, -quarter_turns))  # rot90 turns counter-clockwise
+    out = pymupdf.Pixmap(pixmap.colorspace, turned.shape[1], turned.shape[0], turned.tobytes(), bool(pixmap.alpha))
+    out.set_dpi(pixmap.xres, pixmap.yres)
+    return out
+
+
+def ocr_upright(page: pymupdf.Page, opts: PdfOptions, ocr: OcrBackend) -> tuple[str, int]:
+    """OCR text of ``page`` and the clockwise rotation applied first: the backend's orientation answer when it is
+    confident enough (``opts.min_rotation_confidence``), else none."""
+    pixmap = ocr_pixmap(page, opts)
+    rotation = 0
+    if opts.detect_orientation:
+        found = ocr.orientation(pixmap)
+        if found is not None and found[0] % 90 == 0 and found[1] >= opts.min_rotation_confidence:
+            rotation = found[0] % 360
+    return drop_ocr_noise(ocr.recognize(upright(pixmap, rotation))), rotation
+
+
 def ocr_reason(page: pymupdf.Page, layer_text: str, opts: PdfOptions) -> str | None:
     """Why ``page`` is OCR'd rather than read from its text layer (``layer_text``), or None: the layer is sound."""
     garbled = garbled_reason(layer_text)
@@ -142,12 +181,16 @@ def read_page(page: pymupdf.Page, opts: PdfOptions, ocr: OcrBackend | None, no_o
     if ocr is None:
         note = f"not OCR'd, {no_ocr_why} ({reason})"
         return PageResult(layer, "text_layer", note=note) if chars else PageResult(PageLines(), "error", note=note)
-    text = drop_ocr_noise(ocr.recognize(ocr_pixmap(page, opts)))
+    text, rotation = ocr_upright(page, opts, ocr)
     if reason in (NO_TEXT, IMAGE_PAGE) and _alnum(text) < _alnum(layer_text):
         # a short but sound text layer (form labels, a title over a picture) beats OCR that read less of it;
         # a garbled or invisible (someone else's OCR) layer is replaced whatever OCR reads
         return PageResult(layer, "text_layer", note=f"OCR read less than the text layer ({reason})")
-    return PageResult(PageLines.from_text(text), "ocr", note=reason)
+    implausible = garbled_reason(text)
+    if implausible is not None:
+        # what OCR makes of a photo, a texture or an unreadable scan is not text to train on
+        return PageResult(PageLines(), "ocr_implausible", note=f"{reason}; OCR output: {implausible}", rotation=rotation)
+    return PageResult(PageLines.from_text(text), "ocr", note=reason, rotation=rotation)
 
 
 def _alnum(text: str) -> int:

@@ -1,21 +1,23 @@
 """PDF to text, one document at a time: text layer where it is good, OCR where it is missing or garbled.
 
 :func:`extract_pdf` is a pure function (PDF bytes or path -> result dict) with no Spark in it. Per page it decides
-between the text layer and OCR (:mod:`curation.extract.ocr_decision`) and records the decision (``text_layer`` /
-``ocr`` / ``blank`` / ``error``); then it removes running headers, footers and page numbers, undoes line-end
-hyphenation and normalizes whitespace (:mod:`curation.extract.pdf_cleanup`). Broken, encrypted, empty, non-PDF and
-oversized inputs give a result with a ``reason`` instead of raising.
+between the text layer and OCR (:mod:`curation.extract.ocr_decision`; OCR'd pages are turned upright first) and
+records the decision (``text_layer`` / ``ocr`` / ``ocr_implausible`` / ``blank`` / ``error``) and the rotation; then
+it removes running headers, footers and page numbers, undoes line-end hyphenation and normalizes whitespace
+(:mod:`curation.extract.pdf_cleanup`). Broken, encrypted, empty, non-PDF and oversized inputs, and documents with no
+text or only implausible text, give a result with a ``reason`` instead of raising.
 """
 from __future__ import annotations
 
 import os
 import time
+from collections import Counter
 
 import pymupdf
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from curation.extract.ocr_backends import OCR_BACKENDS, OcrBackend, ocr_backend
-from curation.extract.ocr_decision import PageResult, read_page
+from curation.extract.ocr_decision import PageResult, garbled_reason, read_page
 from curation.extract.pdf_cleanup import PageLines, clean_pages
 from curation.readers.file_source import open_binary
 
@@ -37,6 +39,10 @@ class PdfOptions(BaseModel):
     # A page rendered for OCR is scaled down to at most this many pixels: bounds time and memory on posters,
     # huge monochrome scans and 2400 dpi pages (12 Mpx is a Letter page at ~330 dpi).
     max_ocr_pixels: int = Field(12_000_000, ge=100_000)
+    # Turn each OCR'd page upright first (the backend's orientation detection, Tesseract's OSD: ~1 CPU-s a page)
+    detect_orientation: bool = True
+    # Orientation answers below this confidence (Tesseract's units) leave the page as it lies
+    min_rotation_confidence: float = Field(5.0, ge=0)
     max_pages: int = Field(2000, ge=1)  # pages beyond are not extracted (meta.extra.pages_skipped)
     max_bytes: int = Field(256 << 20, ge=1)  # larger files become "skipped" rows
     timeout_seconds: float = Field(600.0, gt=0)  # per document; OCR stops at 3/4 of it, the child is killed at it
@@ -140,13 +146,23 @@ def extract_pdf(source: bytes | str, options: PdfOptions | None = None, ocr: Ocr
     ocr_reasons = sorted({p.note for p in pages if p.method == "ocr" and p.note})
     if ocr_reasons:
         extra["ocr_reasons"] = ", ".join(ocr_reasons)
-    pages_ocr = sum(p.method == "ocr" for p in pages)
+    pages_ocr = sum(p.method in ("ocr", "ocr_implausible") for p in pages)
     meta.update(
         extractor=f"{EXTRACTOR}+{ocr.name}" if pages_ocr else EXTRACTOR,
         pages_ocr=pages_ocr,
         page_offsets=offsets,
         page_methods=[p.method for p in pages],
+        page_rotations=[p.rotation for p in pages],
         extract_seconds=_cpu_seconds() - started,
         extra=extra or None,
     )
-    return {"text": text, "reason": None, "meta": meta}
+    return {"text": text, "reason": _no_text_reason(text, pages), "meta": meta}
+
+
+def _no_text_reason(text: str, pages: list[PageResult]) -> str | None:
+    """Why a document holds nothing to train on (no text, or text that fails the plausibility test), or None."""
+    if not text.strip():
+        methods = Counter(p.method for p in pages)
+        return f"skipped: no text ({', '.join(f'{n} {m}' for m, n in sorted(methods.items()))} pages)"
+    implausible = garbled_reason(text)
+    return f"skipped: implausible text ({implausible})" if implausible else None

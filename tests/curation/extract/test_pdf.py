@@ -49,7 +49,7 @@ def test_scanned_page_is_ocrd():
 
 def test_ocr_disabled_leaves_image_pages_empty_but_accounted():
     result = extract_pdf(str(shared_path("pdf", "ocrmypdf", "linn.pdf")), TEXT_ONLY)
-    assert result["reason"] is None and result["text"] == ""
+    assert result["reason"] == "skipped: no text (1 error pages)" and result["text"] == ""
     assert result["meta"]["page_methods"] == ["error"]
     assert "ocr disabled" in result["meta"]["extra"]["page_notes"]
 
@@ -57,6 +57,7 @@ def test_ocr_disabled_leaves_image_pages_empty_but_accounted():
 def test_blank_page_is_blank_without_ocr():
     result = extract_pdf(str(shared_path("pdf", "ocrmypdf", "blank.pdf")))
     assert result["meta"]["page_methods"] == ["blank"] and result["text"] == ""
+    assert result["reason"] == "skipped: no text (1 blank pages)"
 
 
 def test_password_protected_pdf_is_an_error_row():
@@ -131,6 +132,10 @@ def test_identical_pages_are_not_taken_for_headers():
     ("∂∑∫ ≈≠ ⊕⊗ ∇∆ √∞ ±× " * 8, "more symbols than letters"),
     ("T h e q u i c k b r o w n f o x j u m p s o v e r t h e l a z y d o g " * 3, "implausibly short words"),
     ("Thequickbrownfoxjumpsoverthelazydogandkeepsrunningwithoutanyspaces " * 3, "implausibly long words"),
+    ("SOAIS STU} OY] 3X9} pulyq VW je yw you yy Z,tmMayjos ysoprenqy,, oy] estiasuou outos pUe 7X9} SIG} Woomjoq "
+     "sdotle1oYIp B o1OY} ST {WOTeULIOFUT OU a1} ST LATTRoY WoryeurtoyUt OU YoS [[IM NOA 4x04", "implausible letter case"),
+    ("The iPhone and the iPad run iOS, which Apple updates every year; staff at a McDonald's in the United States "
+     "read about it in the morning paper and talk it over at lunch.", None),
     ("Table of Contents\nIntroduction . . . . . . . . . . 1\nMethods . . . . . . . . . . 12\n", None),
     ("An ordinary paragraph of English text, with numbers like 42 and 3.14, reads fine.", None),
 ])
