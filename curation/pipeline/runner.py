@@ -23,7 +23,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Callable
 
-from curation.pipeline.errors import ReconciliationError, RunLocked, StageFailed
+from curation.pipeline.errors import ReconciliationError, RunLocked, StageFailed, describe
 from curation.pipeline.ledger import top_reasons, write_ledger
 from curation.pipeline.registry import stage_class
 from curation.pipeline.run_lock import RunLock
@@ -74,10 +74,9 @@ def _fingerprint(*parts: str) -> str:
 
 
 def _one_line(exc: BaseException) -> str:
-    """The first meaningful line of an exception (Spark analysis errors carry pages of JVM detail)."""
-    text = str(exc).strip() or type(exc).__name__
-    first = text.splitlines()[0]
-    return f"{type(exc).__name__}: {first}"[:400]
+    """The underlying cause of an exception in one line, naming the file when Spark does (Spark errors carry pages
+    of JVM detail): :func:`curation.pipeline.errors.describe`."""
+    return describe(exc)
 
 
 class Runner:

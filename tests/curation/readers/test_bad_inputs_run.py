@@ -40,3 +40,26 @@ def test_bad_inputs_become_error_rows_and_every_good_document_is_kept(spark, bad
     assert not any(str(root) in i for i in ids)  # ids are relative to the input's root
     assert {"input0/a/part-00000.jsonl:1", "input0/b/part-00000.jsonl:1"} <= set(ids)
     assert {r["source"] for r in kept} <= {None, "web", "tables", "papers"}
+
+
+def test_failed_stage_names_the_file_and_the_cause(spark, tmp_path):
+    """Damage inside a Parquet file's data (its footer intact) fails the read in the JVM: the one-line message
+    names the file and the JVM's underlying exception, not the py4j call."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from curation.pipeline.errors import StageFailed
+
+    (tmp_path / "in").mkdir()
+    path = tmp_path / "in" / "damaged.parquet"
+    pq.write_table(pa.table({"text": [f"document {i} " * 20 for i in range(2000)]}), path, compression="none")
+    data = bytearray(path.read_bytes())
+    data[len(data) // 3:len(data) // 3 + 200] = b"\xff" * 200
+    path.write_bytes(bytes(data))
+    spec = spec_from_mapping({"out": str(tmp_path / "out"), "inputs": [{"format": "parquet", "path": str(path.parent)}],
+                              "stages": {"ingest": {}}})
+    with pytest.raises(StageFailed) as err:
+        Runner(spec, spark, log=lambda _: None).run()
+    message = str(err.value)
+    assert "damaged.parquet" in message and "An error occurred while calling" not in message, message
+    assert re.search(r"(java|org)\.[\w.]+(Exception|Error)", message), message
