@@ -69,26 +69,57 @@ def plan_mix_spark(mix: Mix | None, candidates) -> MixPlan:
     per_key = (candidates.groupBy("source", "key")
                .agg(F.sum("n_tokens").alias("n"), F.count("*").alias("docs")).persist())
     try:
-        counts = {r["source"]: (int(r["docs"]), int(r["n"])) for r in
-                  per_key.groupBy("source").agg(F.sum("docs").alias("docs"), F.sum("n").alias("n")).collect()}
-        shares, _, targets = plan_targets(mix, {s: t for s, (_, t) in counts.items()})
+        counts = {r["source"]: (int(r["docs"]), int(r["n"]), int(r["keys"])) for r in per_key.groupBy("source").agg(
+            F.sum("docs").alias("docs"), F.sum("n").alias("n"), F.count("*").alias("keys")).collect()}
+        shares, _, targets = plan_targets(mix, {s: t for s, (_, t, _) in counts.items()})
+        remainders = {s: t - (t // counts[s][1]) * counts[s][1] for s, t in targets.items() if counts.get(s, (0, 0))[1]}
+        # sources of few keys: their keys come to the driver in one job, decided like plan_mix does
+        small = sorted(s for s, r in remainders.items() if r > 0 and counts[s][2] <= LOCAL_KEYS)
+        local: dict[str, list] = {s: [] for s in small}
+        if small:
+            for r in per_key.where(F.col("source").isin(small)).collect():
+                local[r["source"]].append((r["key"], r["n"], r["docs"]))
         plan = MixPlan()
         for s, target in targets.items():
-            n_docs, have = counts.get(s, (0, 0))
+            n_docs, have, _ = counts.get(s, (0, 0, 0))
             base = target // have if have else 0
             remainder = target - base * have
-            threshold, tokens, docs, best = None, 0, 0, None
-            if remainder > 0:
-                mine = per_key.where(F.col("source") == s)
-                threshold, tokens, docs = _threshold(mine, remainder)
-                gap = remainder - tokens
-                rest = mine if threshold is None else mine.where(F.col("key") > F.lit(threshold))
-                row = rest.select(F.min(F.struct(F.abs(F.col("n") - F.lit(gap)).alias("d"), "key", "n", "docs"))
-                                  .alias("m")).first()["m"] if gap > 0 else None
-                if row is not None and closest_to_gap(np.array([row["n"]]), gap) is not None:
-                    best, tokens, docs = unsigned_key(row["key"]), tokens + int(row["n"]), docs + int(row["docs"])
+            decided = (None, 0, 0, None)
+            if s in local:
+                decided = _decide_local(sorted(local[s]), remainder)
+            elif remainder > 0:
+                decided = _decide_spark(per_key.where(F.col("source") == s), remainder)
+            threshold, tokens, docs, best = decided
             plan.sources[s] = source_plan(s, shares[s], n_docs, have, target, base,
-                                          None if threshold is None else unsigned_key(threshold), tokens, docs, best)
+                                          None if threshold is None else unsigned_key(threshold), tokens, docs,
+                                          None if best is None else unsigned_key(best))
         return plan
     finally:
         per_key.unpersist()
+
+
+def _decide_local(rows: list[tuple[int, int, int]], remainder: int):
+    """(signed threshold, tokens, documents, signed extra key) from one source's (key, n, docs), sorted."""
+    n = np.array([r[1] for r in rows], np.int64)
+    taken = prefix_taken(n, remainder)
+    tokens, docs = int(n[:taken].sum()), sum(r[2] for r in rows[:taken])
+    best = closest_to_gap(n[taken:], remainder - tokens)
+    if best is None:
+        return (rows[taken - 1][0] if taken else None), tokens, docs, None
+    r = rows[taken + best]
+    return (rows[taken - 1][0] if taken else None), tokens + r[1], docs + r[2], r[0]
+
+
+def _decide_spark(mine, remainder: int):
+    from pyspark.sql import functions as F
+
+    threshold, tokens, docs = _threshold(mine, remainder)
+    gap = remainder - tokens
+    if gap <= 0:
+        return threshold, tokens, docs, None
+    rest = mine if threshold is None else mine.where(F.col("key") > F.lit(threshold))
+    row = rest.select(F.min(F.struct(F.abs(F.col("n") - F.lit(gap)).alias("d"), "key", "n", "docs"))
+                      .alias("m")).first()["m"]
+    if row is None or closest_to_gap(np.array([row["n"]]), gap) is None:
+        return threshold, tokens, docs, None
+    return threshold, tokens + int(row["n"]), docs + int(row["docs"]), row["key"]

@@ -8,7 +8,7 @@ to the driver:
 1. token totals per (dir, key bucket): at most ``directories x 2**BUCKET_BITS`` rows on the driver, whatever the
    corpus size; their prefix sums give each bucket's first token position;
 2. per bucket, sorted, the first key of every shard value (one row per shard);
-3. every copy tagged with its shard (a search over the broadcast shard starts), repartitioned by (dir, shard),
+3. every copy tagged with its shard (a search over the broadcast shard starts), hash-partitioned by (dir, shard),
    sorted within partitions and written by the executor holding it; one summary row per shard comes back and the
    driver writes each directory's ``manifest.json`` from them.
 """
@@ -77,7 +77,7 @@ def write_shard_dirs(copies, root: str, info: TokenizerInfo, shard_tokens: int, 
     n_shards = sum(len(v[0]) for v in starts.values())
     n_write = max(1, min(n_shards, partitions_for(spark, info.dtype.itemsize * sum(running.values()))))
     tagged = map_batches(copies, lambda b: _tag_batch(b, shipped.value), TAGGED_SCHEMA)
-    ordered = (tagged.repartitionByRange(n_write, "dir", "shard")
+    ordered = (tagged.repartition(n_write, "dir", "shard")
                .sortWithinPartitions("dir", "shard", "order", "h", "token_bytes")
                .select("dir", "shard", "source", "license", "n_bytes", "token_bytes"))
     dtype_name = info.dtype.name

@@ -83,7 +83,8 @@ ORDERED_SCHEMA = pa.schema([("dir", pa.string()), ("order", pa.int64()), ("h", p
 
 
 def order_batch(batch: pa.RecordBatch, seed: int, info: TokenizerInfo) -> pa.RecordBatch:
-    """Copies of documents (``dir, source, id, license, tokens, text, copy``) -> shuffle key (order, then a hash of
+    """Copies of documents (``source, id, tokens, text, copy``; optional ``dir``: "" and ``license``: unknown) ->
+    shuffle key (order, then a hash of
     the tokens: the same source and id twice is ordered by content) and tokens as shard bytes (pure)."""
     sources, ids = _sources(batch), batch.column("id").to_pylist()
     order = copy_order_keys(doc_keys(sources, ids, seed), batch.column("copy").to_numpy())
@@ -99,9 +100,12 @@ def order_batch(batch: pa.RecordBatch, seed: int, info: TokenizerInfo) -> pa.Rec
     token_bytes = pa.BinaryArray.from_buffers(pa.binary(), len(lengths),
                                              [None, pa.py_buffer(byte_offsets), pa.py_buffer(values.astype(dtype))])
     h = np.fromiter((xxhash.xxh64_intdigest(t) for t in token_bytes.to_pylist()), np.uint64, len(lengths))
+    names = batch.schema.names
+    dirs = batch.column("dir") if "dir" in names else pa.array([""] * batch.num_rows, pa.string())
+    licenses = batch.column("license") if "license" in names else pa.nulls(batch.num_rows, pa.string())
     return pa.RecordBatch.from_arrays(
-        [batch.column("dir"), pa.array(order, pa.int64()), pa.array(h.view(np.int64)), pa.array(sources, pa.string()),
-         pc.fill_null(batch.column("license"), UNKNOWN_LICENSE),
+        [dirs, pa.array(order, pa.int64()), pa.array(h.view(np.int64)), pa.array(sources, pa.string()),
+         pc.fill_null(licenses.cast(pa.string()), UNKNOWN_LICENSE),
          pc.binary_length(batch.column("text")).cast(pa.int64()), token_bytes], schema=ORDERED_SCHEMA)
 
 
