@@ -116,6 +116,15 @@ def get_spark(
         logging.getLogger(name).setLevel(logging.CRITICAL)
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
+    if not spark.sparkContext.master.startswith("local"):  # a cluster: fail fast if it cannot give what is asked
+        from curation.runtime.cluster_check import check_cluster, cluster_shuffle_partitions
+
+        try:
+            check_cluster(spark)
+        except Exception:
+            spark.stop()
+            raise
+        cluster_shuffle_partitions(spark)
     return spark
 
 
