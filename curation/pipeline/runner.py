@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from curation.pipeline.errors import ReconciliationError, RunLocked, StageFailed, describe
+from curation.pipeline.input_check import InputsFailed, check_inputs_read, input_files_summary
 from curation.pipeline.ledger import top_reasons, write_ledger
 from curation.pipeline.registry import stage_class
 from curation.pipeline.run_lock import RunLock
@@ -31,7 +32,7 @@ from curation.pipeline.spec import PipelineSpec, SpecError, dump_spec
 from curation.pipeline.stage import StageContext, StageResult
 from curation.pipeline.storage import StageWriter, annotated, lazy_kept, read_parquet
 
-__all__ = ["ReconciliationError", "RunLocked", "RunResult", "Runner", "StageFailed", "StageOutcome"]
+__all__ = ["InputsFailed", "ReconciliationError", "RunLocked", "RunResult", "Runner", "StageFailed", "StageOutcome"]
 
 STATS = "stats.json"
 
@@ -81,7 +82,7 @@ def _one_line(exc: BaseException) -> str:
 
 class Runner:
     def __init__(self, spec: PipelineSpec, spark, force: bool = False, log: Callable[[str], None] = print,
-                 progress_every: float = 10.0):
+                 progress_every: float = 10.0, progress_bar: bool | None = None):
         from curation.runtime.hadoop_fs import HadoopFS
 
         self.spec = spec
@@ -89,6 +90,7 @@ class Runner:
         self.force = force
         self.log = log
         self.progress_every = progress_every
+        self.progress_bar = progress_bar  # None: a bar on a terminal, plain lines through `log` otherwise
         self.out = spec.out.rstrip("/")
         self.fs = HadoopFS(spark, self.out)
         self.writer = StageWriter(spark, self.fs)
@@ -139,11 +141,23 @@ class Runner:
                 outcome = StageOutcome(s.name, s.type, stats, resumed=False)
                 recomputed_upstream = True
             result.outcomes.append(outcome)
+            if stage.is_source:  # a run that read (almost) nothing stops here, its rows and ledger recorded
+                try:
+                    check_inputs_read(s.name, outcome.stats["kept"], outcome.stats.get("extra", {}).get(
+                        "input_files", {}), self.spec.max_failed_file_share)
+                except InputsFailed:
+                    result.ledger = write_ledger(self.fs, self.out, result.outcomes)
+                    raise
             upstream_fp = fp
             upstream = Upstream(s.name, outcome.stats["kept"], outcome.stats.get("schema"), frame)
         result.ledger = write_ledger(self.fs, self.out, result.outcomes)
         self.fs.delete(f"{self.out}/_tmp")
         return result
+
+    def _n_input_files(self) -> int:
+        from curation.readers.file_source import expand_inputs
+
+        return sum(len(expand_inputs(inp.path)) for inp in self.spec.inputs)
 
     def _stage_and_context(self, i: int):
         """The spec's i-th stage, built from its parameters, and its context."""
@@ -189,7 +203,7 @@ class Runner:
     def _run_stage(self, stage, name: str, stype: str, ctx: StageContext, upstream: Upstream | None, fp: str,
                    params_json: str) -> tuple[dict, object]:
         """Run, write and commit one stage; (its stats, the plan of its kept documents when it is lazy, else None)."""
-        from curation.runtime.progress import ProgressReporter
+        from curation.runtime.progress import ProgressReporter, interactive
 
         start = time.time()
         self.log(f"[{name}] running ({stype})")
@@ -199,7 +213,9 @@ class Runner:
         tmp = f"{self.out}/_tmp/{name}-{uuid.uuid4().hex[:8]}"
         kept_tmp, rej_tmp = f"{tmp}/kept", f"{tmp}/rejected"
         try:
-            with ProgressReporter(self.spark, name, every=self.progress_every, printer=self.log):
+            bar = interactive() if self.progress_bar is None else self.progress_bar
+            with ProgressReporter(self.spark, name, every=self.progress_every, printer=self.log, bar=bar,
+                                  total=None if stage.is_source else upstream.kept):
                 res: StageResult = stage.apply(df_in, ctx)
                 w = self.writer.write(res, name, tmp, ctx.materialize, None if upstream is None else upstream.kept)
                 rej_w, reasons = self.writer.rejected_reasons(w, rej_tmp)
@@ -208,6 +224,8 @@ class Runner:
                 extra = dict(res.extra_stats)
                 if res.after_write is not None:
                     extra.update(res.after_write(kept_w, rej_w, f"{kept_tmp}/_artifacts") or {})
+                if stage.is_source:
+                    extra["input_files"] = input_files_summary(kept_w, rej_w, reasons, self._n_input_files())
         except (SpecError, ReconciliationError):
             raise
         except Exception as exc:

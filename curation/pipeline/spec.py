@@ -1,6 +1,9 @@
 """Pipeline specs: YAML validated with pydantic, with ``--set dotted.key=value`` overrides.
 
-A bad spec fails fast with one line naming the offending key, before Spark starts.
+A bad spec fails fast with one line naming the offending key, before Spark starts. Relative paths in a spec file
+(``out``, input paths, stage files such as models, mix files and tokenizers) resolve against the spec file's folder;
+values given with ``--set`` are relative to the working directory. A stage path starting with ``{out}`` lives in the
+run directory (:mod:`curation.pipeline.resources`).
 """
 from __future__ import annotations
 
@@ -96,6 +99,9 @@ class PipelineSpec(_Strict):
     # write the documents at every stage, lazy ones included (Parquet ingest, annotation-only stages): for browsing
     # intermediate outputs, at the cost of a copy per stage
     materialize: bool = False
+    # the run stops (non-zero exit) after its source stage when more than this share of the input files yield no
+    # document but errors, or when no document at all could be read
+    max_failed_file_share: float = Field(0.5, ge=0, le=1)
 
     @field_validator("stages", mode="before")
     @classmethod
@@ -194,6 +200,9 @@ def load_spec(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> 
         raise SpecError(f"{path}: invalid YAML{where}: {getattr(exc, 'problem', exc)}") from None
     if not isinstance(doc, dict):
         raise SpecError(f"{path}: a spec must be a mapping with out, inputs and stages")
+    from curation.pipeline.resources import resolve_spec_paths
+
+    resolve_spec_paths(doc, str(path.parent))
     return spec_from_mapping(doc, overrides, source=str(path))
 
 
@@ -202,6 +211,9 @@ def spec_from_mapping(doc: dict, overrides: Iterable[str] = (), source: str = "s
     doc = copy.deepcopy(doc)
     for assignment in overrides:
         apply_override(doc, assignment)
+    from curation.pipeline.resources import fill_out
+
+    fill_out(doc)
     return validate_spec(doc, source=source)
 
 
