@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 # Names that become folders under `out` (stage names, input sources): no separators, no leading dot.
 SAFE_NAME = r"[A-Za-z0-9][A-Za-z0-9._-]*"
 # Folder and file names the runner writes under `out` itself: a stage of that name would overwrite or delete them.
-RESERVED_NAMES = frozenset({"rejected", "_tmp", "spec.yaml", "ledger.json", "report.md", "run.lock"})
+RESERVED_NAMES = frozenset({"rejected", "_tmp", "spec.yaml", "ledger.json", "report.md", "report.html", "run.lock"})
 
 
 def _safe_name(v: str, what: str) -> str:
