@@ -162,6 +162,10 @@ def _read_group(spark, inp, files: list[str], text_field: str, nulls, names: dic
         "reason": (F.lit(None) if nulls == 0 else
                    F.when(F.col("text").isNull(), F.lit("error: null text"))),
     }
+    meta_type = types["meta"]
+    exprs["meta"] = F.struct(*[  # the file each row comes from, as for the other formats
+        (F.regexp_replace(file_path, "^file:", "") if f.name == "source_path" else F.lit(None)).cast(f.dataType)
+        .alias(f.name) for f in meta_type.fields])
     if "source" in cols and inp.source is None:  # a record's own source names a folder: the reader's rule
         own = F.col("source").cast("string")
         exprs["reason"] = F.when(own.rlike(UNSAFE_SOURCE_SQL), F.concat(

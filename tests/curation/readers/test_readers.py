@@ -113,7 +113,7 @@ def test_parquet_ingest_without_null_texts_counts_from_footers_and_reads_in_plac
     kept = pq.read_table(sorted((tmp_path / "run" / "keep").glob("*.parquet"))).to_pylist()
     assert sorted(r["id"] for r in kept) == sorted(str(i) for i in range(30))
     rejected = pq.read_table(sorted((tmp_path / "run" / "rejected" / "keep").glob("*.parquet"))).to_pylist()
-    assert sorted(r["id"] for r in rejected) == ["b.parquet:0", "b.parquet:1"]
+    assert sorted(r["id"] for r in rejected) == ["input1/b.parquet:0", "input1/b.parquet:1"]
 
 
 def test_spec_source_wins_over_record_source(spark, tmp_path):
