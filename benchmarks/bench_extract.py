@@ -4,9 +4,11 @@ Uses the shared yardstick's definitions by importing ``../shared/bench/run_extra
 snippet scoring on ``web/html/trafilatura``, token F1 on ``web/html/article_extraction_benchmark``) and runs our
 engines through :func:`curation.extract.html.extract_text`, the same call the WARC reader makes.
 
-The default engine's rules were tuned on two thirds of the pages; the ``holdout`` third (crc32 of the page key
-mod 3 == 0) was only scored. Speed is process CPU time (the machine is shared); ``--pin-cpu`` pins to one core;
-foreign load is the share of the machine's CPUs other processes kept busy meanwhile (as the yardstick reports it).
+The pages of both sets are split 50/50 by the crc32 of their file name (odd: ``test``, even: ``dev``). The
+default engine's rules and thresholds are chosen on the ``dev`` pages only; ``test`` pages are only scored. Each
+set prints the three engines side by side on both splits (snippet F1 as the yardstick computes it, article token
+F1). Speed is process CPU time over both sets (the machine is shared); ``--pin-cpu`` pins to one core; foreign load
+is the share of the machine's CPUs other processes kept busy meanwhile (as the yardstick reports it).
 
     .venv/bin/python benchmarks/bench_extract.py --pin-cpu 0 --out bench-out/extract.json
 """
@@ -33,8 +35,22 @@ from curation.extract.html import ENGINES, extract_text  # noqa: E402
 from curation.stages.langid import identify, load_model  # noqa: E402
 
 
-def is_holdout(key: str) -> bool:
-    return zlib.crc32(key.encode()) % 3 == 0
+def split_of(file_name: str) -> str:
+    """``dev`` (tuning) or ``test`` (never tuned on): the crc32 of the page's file name, odd or even."""
+    return "test" if zlib.crc32(file_name.encode()) % 2 else "dev"
+
+
+def load_sets(limit: int) -> dict[str, list[dict]]:
+    """The yardstick's two page sets, each page with its ``split``."""
+    html = SHARED / "data" / "web" / "html"
+    traf = run_extract.load_traf(str(html / "trafilatura"), limit)[0]
+    files = json.loads((html / "trafilatura" / "ground_truth.json").read_text(encoding="utf-8"))
+    for page in traf:
+        page["split"] = split_of(files[page["key"]]["file"])
+    aeb = run_extract.load_aeb(str(html / "article_extraction_benchmark"), limit)[0]
+    for page in aeb:
+        page["split"] = split_of(page["key"] + ".html")
+    return {"trafilatura": traf, "article_extraction_benchmark": aeb}
 
 
 def run_engine(engine: str, pages: list[dict]) -> tuple[list[str | None], dict]:
@@ -63,9 +79,8 @@ def score(set_name: str, outs: list, pages: list[dict]) -> dict:
         return run_extract.score_aeb(o, p)["token"]["f1"]
 
     everything = range(len(pages))
-    holdout = [i for i in everything if is_holdout(pages[i]["key"])]
-    tune = [i for i in everything if not is_holdout(pages[i]["key"])]
-    return {"f1": f1(everything), "f1_tune": f1(tune), "f1_holdout": f1(holdout)}
+    return {"f1": f1(everything), "f1_dev": f1([i for i in everything if pages[i]["split"] == "dev"]),
+            "f1_test": f1([i for i in everything if pages[i]["split"] == "test"])}
 
 
 def bench_langid(texts: list[str], batch: int = 512) -> dict:
@@ -89,23 +104,30 @@ def main() -> None:
     a = ap.parse_args()
     if a.pin_cpu is not None:
         os.sched_setaffinity(0, {a.pin_cpu})
-    html = SHARED / "data" / "web" / "html"
-    sets = {"trafilatura": run_extract.load_traf(str(html / "trafilatura"), a.limit)[0],
-            "article_extraction_benchmark": run_extract.load_aeb(str(html / "article_extraction_benchmark"),
-                                                                 a.limit)[0]}
-    result: dict = {"pinned_cpu": a.pin_cpu, "sets": {}}
+    sets = load_sets(a.limit)
+    engines = a.engines.split(",")
+    result: dict = {"pinned_cpu": a.pin_cpu, "split": "crc32(file name) % 2: 1 test, 0 dev", "sets": {}}
     texts_for_langid: list[str] = []
     for set_name, pages in sets.items():
         result["sets"][set_name] = {}
-        for engine in a.engines.split(","):
+        for engine in engines:
             outs, speed = run_engine(engine, pages)
             quality = score(set_name, outs, pages)
             result["sets"][set_name][engine] = {**quality, **speed}
-            print(f"{set_name:30s} {engine:12s} F1 {quality['f1']:.4f} (tune {quality['f1_tune']:.4f}, holdout "
-                  f"{quality['f1_holdout']:.4f})  {speed['pages_per_cpu_s']:7.1f} pages/CPU-s  foreign load "
-                  f"{speed['foreign_cpu_share']}  {speed['extractor_used']}", flush=True)
-            if engine == a.engines.split(",")[0]:
+            print(f"{set_name:30s} {engine:12s} F1 {quality['f1']:.4f}  {speed['pages_per_cpu_s']:7.1f} pages/CPU-s"
+                  f"  foreign load {speed['foreign_cpu_share']}  {speed['extractor_used']}", flush=True)
+            if engine == engines[0]:
                 texts_for_langid += [t for t in outs if t]
+    measure = {"trafilatura": "snippet F1", "article_extraction_benchmark": "article token F1"}
+    print(f"\n{'':42s}" + "".join(f"{e:>14s}" for e in engines))
+    for set_name, per_engine in result["sets"].items():
+        for split in ("dev", "test"):
+            n = sum(p["split"] == split for p in sets[set_name])
+            print(f"{measure[set_name] + f', {split} ({n} pages)':42s}"
+                  + "".join(f"{per_engine[e][f'f1_{split}']:14.4f}" for e in engines))
+    speeds = {e: sum(len(sets[s]) for s in sets) / sum(result["sets"][s][e]["cpu_s"] for s in sets) for e in engines}
+    result["pages_per_cpu_s"] = {e: round(v, 1) for e, v in speeds.items()}
+    print(f"{'pages per CPU-second (both sets)':42s}" + "".join(f"{speeds[e]:14.1f}" for e in engines))
     result["langid"] = bench_langid(texts_for_langid)
     print(f"langid (lid.176, first 2000 chars): {result['langid']['docs_per_cpu_s']} docs/CPU-s over "
           f"{result['langid']['docs']} extracted pages")

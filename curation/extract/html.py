@@ -8,10 +8,11 @@ Engines (``engine=`` / the WARC input option ``extractor``):
   vocabulary as CSS selectors), extracted once as ``minimal_html`` with links so that each line's share of link
   words is known; link lines (mostly linked and short, or the text of a link of the extract) are dropped with
   the heading of a run of them, and short leading (above the first ``<h1>``) and trailing furniture is trimmed.
-  Pages whose cleaned text is still short (< ``FALLBACK_MIN_CHARS``; about 1 page in 10) go to
-  ``trafilatura.extract(fast=True, include_comments=False, favor_recall=True)`` (recall mode skips trafilatura's
-  escalation pass: ~9 ms a page instead of ~13). Needs resiliparse with ``preserve_formatting="minimal_html"``
-  (measured with 2.0.1). Accuracy and pages per CPU-second against resiliparse and trafilatura alone: README,
+  Pages whose cleaned text is still short (< ``FALLBACK_MIN_CHARS``) or keeps less than ``FALLBACK_KEPT_SHARE`` of
+  resiliparse's unpruned main content (about 1 page in 7) go to ``trafilatura.extract(fast=True,
+  include_comments=False)``. The thresholds were chosen on the ``dev`` half of the shared pages only. Needs
+  resiliparse with ``preserve_formatting="minimal_html"`` (measured with 2.0.1). Accuracy on the ``dev`` and
+  ``test`` halves and pages per CPU-second against resiliparse and trafilatura alone: README,
   measured by ``benchmarks/bench_extract.py``.
 
 :func:`extract_texts` maps a list (or Arrow array) of HTML strings to an Arrow table, so the same code serves the
@@ -126,13 +127,17 @@ BOILERPLATE_SELECTOR = ", ".join(
 )
 # A boilerplate rule that removes more than this share of the main text hit a wrapper of the article itself.
 _MAX_PRUNED_SHARE = 0.7
-_SHORT_TEXT_CHARS = 2000
+# Results shorter than this are compared with the unpruned main content (over-pruning, and the fallback's kept share)
+_UNPRUNED_CHECK_CHARS = 5000
 _HEADING_CHARS = 60
 # A cleaned main text shorter than this means resiliparse likely missed the article (or kept only its teaser):
 # the page goes to trafilatura (about 1 page in 10). On the yardstick's tuning pages this catches nearly all of
 # trafilatura's gain; the former rule (mean line < 150 chars and < 5000 chars: 1 page in 4) sent twice the pages
 # for the same snippet F1 (0.914) and an article token F1 only 0.004 higher.
-FALLBACK_MIN_CHARS = 1000
+FALLBACK_MIN_CHARS = 800
+# ... or whose cleaned text keeps less than this share of resiliparse's unpruned main content (the cleanup cut
+# into the article, or the page is mostly lists and links)
+FALLBACK_KEPT_SHARE = 0.6
 # A line that is mostly link text (at least this share of its words) and short is navigation or a teaser.
 _LINK_LINE_SHARE = 0.5
 _LINK_LINE_MAX_CHARS = 100
@@ -221,10 +226,11 @@ def _auto(html: str) -> tuple[str, str | None, str]:
     # one pass gives the text and where its links are (no walk over the page's <a> nodes in Python)
     options = dict(main_content=True, comments=False, alt_texts=False, preserve_formatting="minimal_html", links=True)
     markup = extract_plain_text(tree, skip_elements=[BOILERPLATE_SELECTOR], **options)
-    n_chars = _text_chars(markup)
-    if n_chars < _SHORT_TEXT_CHARS:  # only a short result can be an over-pruned one: check against no pruning
+    n_chars = full_chars = _text_chars(markup)
+    if n_chars < _UNPRUNED_CHECK_CHARS:  # only a short result can be an over-pruned one: check against no pruning
         full = extract_plain_text(tree, **options)
-        if n_chars < (1 - _MAX_PRUNED_SHARE) * _text_chars(full):
+        full_chars = _text_chars(full)
+        if n_chars < (1 - _MAX_PRUNED_SHARE) * full_chars:
             markup = full
     # short lines above the article's first <h1> are furniture (breadcrumbs, kickers, categories, dates)
     h1 = markup.find("<h1")
@@ -235,11 +241,11 @@ def _auto(html: str) -> tuple[str, str | None, str]:
     while lines and (not lines[-1].strip() or _is_heading(lines[-1])):
         lines.pop()
     text = "\n".join(lines).strip()
-    if len(text) >= FALLBACK_MIN_CHARS:
+    if len(text) >= FALLBACK_MIN_CHARS and len(text) >= FALLBACK_KEPT_SHARE * full_chars:
         return text, title, "resiliparse+prune"
     import trafilatura
 
-    fallback = trafilatura.extract(html, fast=True, include_comments=False, favor_recall=True)
+    fallback = trafilatura.extract(html, fast=True, include_comments=False)
     return (fallback, title, "trafilatura") if fallback else (text, title, "resiliparse+prune")
 
 

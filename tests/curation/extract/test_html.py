@@ -65,7 +65,7 @@ def test_default_engine_drops_boilerplate_that_plain_resiliparse_keeps(pages):
     assert leaked("auto") < leaked("resiliparse")
 
 
-def test_default_engine_sends_only_short_results_to_trafilatura(pages):
+def test_default_engine_sends_only_short_or_overpruned_results_to_trafilatura(pages):
     table = extract_texts([html for html, _, _ in pages], "auto")
     rows = list(zip(table.column("extractor").to_pylist(), table.column("text").to_pylist()))
     assert 0 < sum(used == "trafilatura" for used, _ in rows) < len(rows) / 3
@@ -73,8 +73,7 @@ def test_default_engine_sends_only_short_results_to_trafilatura(pages):
     short = [i for i, (used, text) in enumerate(rows) if used == "resiliparse+prune" and len(text) < FALLBACK_MIN_CHARS]
     import trafilatura
 
-    assert not any(trafilatura.extract(pages[i][0], fast=True, include_comments=False, favor_recall=True)
-                   for i in short)
+    assert not any(trafilatura.extract(pages[i][0], fast=True, include_comments=False) for i in short)
 
 
 def test_bad_input_and_time_limit_are_reported_not_raised():
