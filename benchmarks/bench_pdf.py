@@ -15,6 +15,12 @@ default options). Reported:
 * word recall against the LaTeX sources of the py-pdf samples (commands stripped), per file and overall;
 * word recall against docling's reviewed Markdown conversions (``docling/*.groundtruth.md``);
 * character error rate of ``ocrmypdf/linn.pdf`` against ``linn.txt``.
+
+``--rotated`` measures only the scans of ``linn.txt`` that lie rotated or skewed (``ocrmypdf/cardinal.pdf``: the
+page at 0/90/180/270 degrees, ``rotated_skew.pdf``, ``skew.pdf``): word recall of each page against ``linn.txt``,
+relative to the upright scan's, with orientation detection on and off, and its cost in CPU-seconds::
+
+    .venv/bin/python benchmarks/bench_pdf.py --rotated --out benchmarks/results/pdf_rotated.json
 """
 from __future__ import annotations
 
@@ -148,11 +154,41 @@ def docling_recall(data: Path, results: dict[str, dict]) -> dict:
     return {"overall": round(hits / max(1, total), 3), "per_file": per_file}
 
 
+ROTATED = ("linn.pdf", "cardinal.pdf", "rotated_skew.pdf", "skew.pdf")
+
+
+def rotated(data: Path) -> dict:
+    """Word recall per page of the rotated and skewed linn scans, relative to the upright ``linn.pdf``."""
+    reference = Counter(words((data / "ocrmypdf" / "linn.txt").read_text()))
+    report = {}
+    for detect in (True, False):
+        opts = PdfOptions(detect_orientation=detect)
+        extractor, runs = IsolatedExtractor(opts.memory_mb), {}
+        for name in ROTATED:
+            result = extractor.extract(str(data / "ocrmypdf" / name), opts)
+            recall = [round(sum((reference & Counter(words(t))).values()) / sum(reference.values()), 3)
+                      for t in page_texts(result)]
+            runs[name] = {"recall": recall, "page_methods": result["meta"].get("page_methods"),
+                          "page_rotations": result["meta"].get("page_rotations"),
+                          "cpu_seconds": round(result["meta"].get("extract_seconds") or 0, 2)}
+        upright = runs["linn.pdf"]["recall"][0]
+        for run in runs.values():
+            run["relative_to_upright"] = [round(r / upright, 3) for r in run["recall"]]
+        report["orientation_detection" if detect else "as_it_lies"] = runs
+        print(json.dumps({("orientation_detection" if detect else "as_it_lies"): runs}, indent=1), flush=True)
+    return report
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data" / "pdf")
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "out" / "pdf.json")
+    parser.add_argument("--rotated", action="store_true", help="only the rotated / skewed scans of linn.txt")
     args = parser.parse_args()
+    if args.rotated:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(rotated(args.data), indent=2))
+        return
     manifest = [json.loads(line) for line in (args.data / "manifest.jsonl").read_text().splitlines() if line.strip()]
     opts = PdfOptions()
     print(f"extracting {len(manifest)} PDFs (one child process, default options)")
