@@ -6,16 +6,21 @@ are rejected (``mix: not sampled``, ``mix: source not in mix``). After the table
 stage's ``_artifacts/``:
 
 - ``manifest.json`` + ``shard-NNNNN.bin/.idx``: the training shards, every copy of every document placed by a seeded
-  hash of (document, copy index), so the bytes depend only on the documents, the mix and the seed;
+  hash of (document, copy index), so the bytes depend only on the documents, the mix and the seed; the executors
+  write them (:mod:`curation.shards.spark_writer`) and the mix is planned by aggregations
+  (:mod:`curation.shards.mix_search`): nothing per document reaches the driver;
 - ``eval/<source>/``: the held-out documents of each source (``eval_fraction``), same format;
 - ``tokenizer.json``: the tokenizer, so the directory decodes on its own;
-- ``megatron/train.bin/.idx`` when ``megatron: true``;
-- ``sources/<source>/`` when ``per_source_dirs: true``: each source's training documents once, unmixed, for
-  trainers that sample sources themselves (mixture sweeps: ``curate train ... --source NAME=DIR``).
+- ``megatron/shard-NNNNN.bin/.idx`` (one Megatron pair per training shard) when ``megatron: true``;
+- ``sources/<source>/`` when ``per_source_dirs: true``: each source's whole training pool once, unmixed (documents
+  the mix did not sample and sources it does not weight included), for trainers that sample sources themselves and
+  the mixture optimizer (``curate train ... --source NAME=DIR``).
+
+Manifests count tokens per source and per ``license`` (the documents' column; ``unknown`` without it).
 
 Params: ``tokenizer`` (the tokenize stage's tokenizer.json), ``eos_token``, ``mix`` (mix file, see
-:mod:`curation.shards.mixing`; none: every document once), ``shard_tokens`` (a shard is closed once it holds at
-least this many tokens; documents are never split), ``eval_fraction``, ``megatron``, ``per_source_dirs``. See
+:mod:`curation.shards.mixing`; none: every document once), ``shard_tokens`` (a document goes into
+shard ``p // shard_tokens`` of its first token's position ``p``; documents are never split), ``eval_fraction``, ``megatron``, ``per_source_dirs``. See
 docs/shards.md.
 """
 from __future__ import annotations
@@ -45,13 +50,13 @@ class ShardParams(StageParams):
                                                     "tokenizer has")
     mix: str | None = Field(None, description="a mix file (weights per source, optional token budget and repetition "
                                               "caps); null: every document once")
-    shard_tokens: int = Field(50_000_000, gt=0, description="a shard is closed once it holds at least this many tokens "
-                                                         "(documents are never split)")
+    shard_tokens: int = Field(50_000_000, gt=0, description="shard size: a document goes into the shard of its first "
+                                                         "token's position // shard_tokens (never split)")
     eval_fraction: float = Field(0.0, ge=0.0, lt=1.0, description="share of each source's documents held out as its "
                                                                   "eval split")
-    megatron: bool = Field(False, description="also export the training shards as a Megatron-LM .bin/.idx pair")
-    per_source_dirs: bool = Field(False, description="also write each source's training documents once, unmixed, under "
-                                                     "sources/<source>/")
+    megatron: bool = Field(False, description="also write each training shard as a Megatron-LM .bin/.idx pair")
+    per_source_dirs: bool = Field(False, description="also write each source's whole training pool once, unmixed, "
+                                                     "under sources/<source>/")
 
 
 def mixed_schema(columns: list[str]) -> pa.Schema:
