@@ -3,7 +3,8 @@
 Spark itself waits forever at ``tasks 0/N`` when no worker can host an executor of the asked size. On a standalone
 master the workers' cores and memory are public (the master's web UI ``/json``, port ``spark.curation.masterWebUi``
 or 8080): an executor no alive worker can host is refused at once, naming the sizes. On any cluster manager the
-session then waits at most ``spark.curation.executorWaitSeconds`` (default 60) for a first executor.
+session then waits at most ``spark.curation.executorWaitSeconds`` (default 60) for a first executor (not under
+dynamic allocation, where executors come with the first job).
 """
 from __future__ import annotations
 
@@ -53,6 +54,8 @@ def check_cluster(spark) -> None:
                 f"the cluster at {master} cannot run an executor of {cores} cores and {memory} MB "
                 f"(spark.executor.cores / spark.executor.memory): its largest alive worker has {biggest[0]} cores "
                 f"and {biggest[1]} MB ({len(workers)} alive workers)")
+    if conf.get("spark.dynamicAllocation.enabled", "false") == "true":
+        return  # executors come with the first job
     wait = float(conf.get("spark.curation.executorWaitSeconds", "60"))
     deadline = time.time() + wait
     while sc._jsc.sc().getExecutorMemoryStatus().size() <= 1:  # the driver counts as one
