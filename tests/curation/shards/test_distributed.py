@@ -34,7 +34,7 @@ def candidates(spark, docs, seed):
 @pytest.mark.parametrize("local_keys", [20_000, 7])  # 7: forces the range search down several levels
 def test_spark_mix_plan_equals_the_in_memory_plan(spark, docs, monkeypatch, local_keys):
     monkeypatch.setattr(mix_search, "LOCAL_KEYS", local_keys)
-    monkeypatch.setattr(mix_search, "BITS", 3)
+    monkeypatch.setattr(mix_search, "BITS", 3)  # and LOCAL_KEYS 7: every source searched on Spark
     sources, ids, n_tokens = docs
     total = int(np.sum(n_tokens))
     mix = Mix(weights={"web": 0.5, "forum": 0.3, "wiki": 0.2}, total_tokens=total // 2, max_repetition=3)
