@@ -102,7 +102,8 @@ def _error_rows(spark, bad: list[tuple[str, str]], names: dict[str, str], source
     from curation.schema import rows_to_batch
 
     rows = [error_row(f, f"error: {names[f]}: {why}", source, "parquet", None, f"{names[f]}@file") for f, why in bad]
-    return spark.createDataFrame(rows_to_batch(rows, READ_SCHEMA).to_pandas(), spark_schema(READ_SCHEMA))
+    # plain rows, not pandas: the driver need not import pandas for a few error rows
+    return spark.createDataFrame(rows_to_batch(rows, READ_SCHEMA).to_pylist(), spark_schema(READ_SCHEMA))
 
 
 def read_parquet(spark, inp):

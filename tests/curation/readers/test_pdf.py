@@ -27,7 +27,7 @@ def pdf_dir(tmp_path):
 def test_every_file_becomes_one_row(spark, pdf_dir):
     options = {"max_bytes": (pdf_dir / "scanned.pdf").stat().st_size, "timeout_seconds": 120}
     df = read_pdf(spark, SimpleNamespace(path=str(pdf_dir / "*.pdf"), source="papers", options=options))
-    rows = {r["id"].split(":")[0]: r for r in df.collect()}
+    rows = {r["id"].rsplit("/", 1)[-1]: r for r in df.collect()}  # ids: <source>/<file under the root>
     assert sorted(rows) == sorted(p.name for p in pdf_dir.glob("*.pdf"))
 
     born, scanned = rows["born_digital.pdf"], rows["scanned.pdf"]
