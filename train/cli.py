@@ -22,7 +22,8 @@ if TYPE_CHECKING:
 app = typer.Typer(help="Train proxy language models (one, or a swarm at once).", no_args_is_help=True)
 
 Sources = Annotated[list[str], typer.Option("--source", help="NAME=SHARD_DIR of one training source (repeatable).")]
-Evals = Annotated[Optional[list[str]], typer.Option("--eval", help="NAME=SHARD_DIR of a held-out set (repeatable).")]
+Evals = Annotated[Optional[list[str]], typer.Option(
+    "--eval", help="NAME=SHARD_DIR of a held-out set (repeatable). Required unless --eval-dir is given.")]
 EvalDirs = Annotated[Optional[list[str]], typer.Option(
     "--eval-dir", help="Use every <DIR>/eval/<source>/ shard directory as a held-out set (repeatable).")]
 Model = Annotated[str, typer.Option(help="Named model config: tiny, 1m, 5m, 20m, 50m, 100m.")]
@@ -48,13 +49,40 @@ def parse_pairs(pairs: list[str] | None, what: str) -> dict[str, str]:
     return parsed
 
 
+def shard_dirs(dirs: dict[str, str], what: str) -> dict[str, str]:
+    """``dirs`` when each is a shard directory (it has a manifest.json); else a one-line usage error naming it."""
+    import os
+
+    for name, path in dirs.items():
+        if not os.path.isfile(os.path.join(path, "manifest.json")):
+            raise typer.BadParameter(f"{what} {name}={path}: not a shard directory (no manifest.json)")
+    return dirs
+
+
+def check_mixtures(mixtures: list[dict], sources: dict[str, str]) -> None:
+    for i, mixture in enumerate(mixtures):
+        unknown = sorted(set(mixture) - set(sources))
+        if unknown:
+            raise typer.BadParameter(f"mixture {i} weights {', '.join(unknown)}, not given as --source "
+                                     f"(sources: {', '.join(sorted(sources))})")
+
+
+def step_progress(label: str):
+    """An ``on_step(done, steps)`` callback showing steps with an ETA (a bar on a terminal, lines in a log), and the
+    :class:`~curation.runtime.progress.Progress` to close."""
+    from curation.runtime.progress import Progress
+
+    progress = Progress(label, None, "steps")
+    return progress, lambda done, steps: progress.update(done, total=steps)
+
+
 def eval_sets(evals: list[str] | None, eval_dirs: list[str] | None) -> dict[str, str]:
     from train.shard_reader import find_eval_sets
 
     found = {}
     for shards_dir in eval_dirs or []:
         found.update(find_eval_sets(shards_dir))
-    found.update(parse_pairs(evals, "--eval"))
+    found.update(shard_dirs(parse_pairs(evals, "--eval"), "--eval"))
     if not found:
         raise typer.BadParameter("no eval set: give --eval NAME=DIR or --eval-dir DIR (with DIR/eval/<source>/)")
     return found
@@ -95,9 +123,14 @@ def proxy(source: Sources, mix: Annotated[Optional[list[str]], typer.Option(
 
     config = replace(train_config(model, seq_len, batch_size, lr, eval_tokens, device, compile, threads),
                      attention=attention)
-    sources = parse_pairs(source, "--source")
+    sources = shard_dirs(parse_pairs(source, "--source"), "--source")
     mixture = {k: float(v) for k, v in parse_pairs(mix, "--mix").items()} or {k: 1.0 for k in sources}
-    report(train_proxy(mixture, sources, eval_sets(eval, eval_dir), config, tokens, seed, out))
+    check_mixtures([mixture], sources)
+    evals = eval_sets(eval, eval_dir)
+    progress, on_step = step_progress("train proxy")
+    with progress:
+        metrics = train_proxy(mixture, sources, evals, config, tokens, seed, out, on_step=on_step)
+    report(metrics)
 
 
 @app.command()
@@ -113,6 +146,7 @@ def swarm(source: Sources, mixtures: Annotated[str, typer.Option(
     config = train_config(model, seq_len, batch_size, lr, eval_tokens, device, compile, threads)
     with open(mixtures) as f:
         mixture_list = json.load(f)
-    for metrics in train_swarm(mixture_list, parse_pairs(source, "--source"), eval_sets(eval, eval_dir), config,
-                               tokens, seed, out):
+    sources = shard_dirs(parse_pairs(source, "--source"), "--source")
+    check_mixtures(mixture_list, sources)
+    for metrics in train_swarm(mixture_list, sources, eval_sets(eval, eval_dir), config, tokens, seed, out):
         report(metrics)

@@ -179,10 +179,12 @@ def write_json(obj, path: str) -> None:
 
 
 def train_proxy(mixture: dict[str, float], sources: dict[str, str], eval_sets: dict[str, str], config: TrainConfig,
-                token_budget: int, seed: int, out_dir: str | None = None) -> dict:
+                token_budget: int, seed: int, out_dir: str | None = None,
+                on_step: Callable[[int, int], None] | None = None) -> dict:
     """Train one model from scratch on windows sampled from ``sources`` (name -> shard dir) with ``mixture``
     weights, for ``token_budget`` tokens; evaluate on ``eval_sets`` (name -> shard dir). Returns the metrics and,
-    with ``out_dir``, writes ``metrics.json`` and ``model.safetensors`` there."""
+    with ``out_dir``, writes ``metrics.json`` and ``model.safetensors`` there. ``on_step(steps_done, steps)`` is
+    called after every training step (progress reporting)."""
     device = resolve_device(config.device)
     train_sets, evals, vocab_size = open_sources(sources, eval_sets, config.seq_len)
     model_cfg = model_config(config.model, vocab_size, config.seq_len, config.attention)
@@ -208,6 +210,8 @@ def train_proxy(mixture: dict[str, float], sources: dict[str, str], eval_sets: d
         optimizer.zero_grad(set_to_none=True)
         if step % config.log_every == 0 or step == steps - 1:
             train_loss.append([step, loss.item()])
+        if on_step is not None:
+            on_step(step + 1, steps)
     training = stopwatch.elapsed()
     metrics["train_loss"] = train_loss
     model.eval()
