@@ -1,6 +1,6 @@
 """The mix spec: one YAML file that says what a mixture search optimises and how (``curate mix tune spec.yaml``).
 
-    name: corpora                       # the tuned mix is written as mixes/<name>.yaml (or `mix_file`)
+    name: corpora                       # the tuned mix is written as <out>/<name>.yaml (or `mix_file`)
     out: runs/mix-corpora               # the loop's working folder: ratios, proxy runs, fit, report
     pool: runs/corpora/shards/_artifacts   # a shards stage's artifacts: sources/<s>/ and eval/<s>/
     sources: [web, code, books]         # optional: a subset of the pool's sources (default: all of them)
@@ -16,14 +16,13 @@
     optimize: {kl_penalty: 0.05, search_candidates: 200000, top_k: 100}
     validate: {seeds: [101, 102, 103]}
 
-Relative paths resolve against the spec file's folder. Names that become folder names (``name``, sources, eval
-sets) must match ``[A-Za-z0-9][A-Za-z0-9._-]*``.
+Relative paths in the file resolve against its folder; paths given with ``--set`` against the working directory.
+Names that become folder names (``name``, sources, eval sets) must match ``[A-Za-z0-9][A-Za-z0-9._-]*``.
 """
 from __future__ import annotations
 
 import os
 import re
-from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -100,8 +99,8 @@ class MixSpec(_Strict):
     max_repetition: float | dict[str, float] = Field(default=4.0, description="Max epochs per source.")
     min_weight: dict[str, float] = Field(default_factory=dict, description="Per-source lower bounds.")
     max_weight: dict[str, float] = Field(default_factory=dict, description="Per-source upper bounds.")
-    mix_file: str | None = Field(default=None, description="Where the tuned mix goes (default "
-                                                            "mixes/<name>.yaml beside `out`'s project).")
+    mix_file: str | None = Field(default=None, description="Where the tuned mix file goes (default "
+                                                            "<out>/<name>.yaml).")
     proxy: ProxySpec = Field(default_factory=ProxySpec)
     swarm: SwarmSpec = Field(default_factory=SwarmSpec)
     fit: FitSpec = Field(default_factory=FitSpec)
@@ -144,22 +143,26 @@ def _resolve(path: str, base: str) -> str:
     return path if os.path.isabs(path) else os.path.normpath(os.path.join(base, path))
 
 
-def resolve_paths(spec: MixSpec, base: str) -> MixSpec:
-    """The spec with every path made absolute against ``base`` (the spec file's folder)."""
-    update: dict[str, Any] = {"out": _resolve(spec.out, base),
-                              "source_dirs": {k: _resolve(v, base) for k, v in spec.source_dirs.items()},
-                              "extra_evals": {k: e.model_copy(update={"path": _resolve(e.path, base)})
-                                              for k, e in spec.extra_evals.items()}}
-    if spec.pool:
-        update["pool"] = _resolve(spec.pool, base)
-    if spec.mix_file:
-        update["mix_file"] = _resolve(spec.mix_file, base)
-    return spec.model_copy(update=update)
+def _path_slots(doc: dict) -> list[tuple[dict, str]]:
+    """(mapping, key) of every path value in a spec document."""
+    slots = [(doc, k) for k in ("out", "pool", "mix_file") if isinstance(doc.get(k), str)]
+    if isinstance(doc.get("source_dirs"), dict):
+        slots += [(doc["source_dirs"], k) for k, v in doc["source_dirs"].items() if isinstance(v, str)]
+    if isinstance(doc.get("extra_evals"), dict):
+        slots += [(e, "path") for e in doc["extra_evals"].values() if isinstance(e, dict)
+                  and isinstance(e.get("path"), str)]
+    return slots
+
+
+def _resolve_doc(doc: dict, base: str) -> None:
+    for mapping, key in _path_slots(doc):
+        mapping[key] = _resolve(mapping[key], base)
 
 
 def load_mix_spec(path: str, overrides: list[str] | tuple[str, ...] = ()) -> MixSpec:
-    """Read, override (``dotted.key=value``, values parsed as YAML) and validate a mix spec; paths resolve
-    against the spec file's folder. Errors are one line naming the file and the key."""
+    """Read, override (``dotted.key=value``, values parsed as YAML) and validate a mix spec; the file's paths
+    resolve against its folder, overridden ones against the working directory. Errors are one line naming the
+    file and the key."""
     if not os.path.isfile(path):
         raise MixSpecError(f"mix spec not found: {path}")
     with open(path, encoding="utf-8") as f:
@@ -169,6 +172,8 @@ def load_mix_spec(path: str, overrides: list[str] | tuple[str, ...] = ()) -> Mix
             raise MixSpecError(f"{path}: not valid YAML: {str(exc).splitlines()[0]}") from None
     if not isinstance(doc, dict):
         raise MixSpecError(f"{path}: a mix spec is a mapping of keys, got {type(doc).__name__}")
+    # the file's paths are relative to its folder, an override's to the working directory (as for pipelines)
+    _resolve_doc(doc, os.path.dirname(os.path.abspath(path)))
     for assignment in overrides:
         key, sep, raw = assignment.partition("=")
         if not sep or not key:
@@ -180,10 +185,11 @@ def load_mix_spec(path: str, overrides: list[str] | tuple[str, ...] = ()) -> Mix
             if not isinstance(node, dict):
                 raise MixSpecError(f"override {key!r}: {part!r} is not a mapping")
         node[parts[-1]] = yaml.safe_load(raw)
+        _resolve_doc(doc, os.getcwd())
     try:
         spec = MixSpec.model_validate(doc)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "spec"
         raise MixSpecError(f"{path}: {where}: {first['msg']}") from None
-    return resolve_paths(spec, os.path.dirname(os.path.abspath(path)))
+    return spec

@@ -233,6 +233,7 @@ def tune(spec: MixSpec, log: Callable[[str], None] = print) -> TuneResult:
     """Run (or resume) the whole loop for ``spec``; see the module doc for what lands where."""
     os.makedirs(spec.out, exist_ok=True)
     pool = open_pool(spec)
+    weight_bounds(spec, pool)  # bounds that admit no mixture fail before anything is written
     log("pool: " + ", ".join(f"{s} {n:,} tokens" for s, n in pool.tokens.items())
         + f"; eval: {', '.join(pool.evals)}")
     ratios = ratios_step(spec, pool, log)
