@@ -141,14 +141,22 @@ def upright(pixmap: pymupdf.Pixmap, clockwise: int) -> pymupdf.Pixmap:
 
 def ocr_upright(page: pymupdf.Page, opts: PdfOptions, ocr: OcrBackend) -> tuple[str, int]:
     """OCR text of ``page`` and the clockwise rotation applied first: the backend's orientation answer when it is
-    confident enough (``opts.min_rotation_confidence``), else none."""
+    confident enough (``opts.min_rotation_confidence``), else none. When that reading fails the plausibility test,
+    the other one (the suggested turn, or none) is tried and kept if it passes."""
     pixmap = ocr_pixmap(page, opts)
-    rotation = 0
+    suggested, confidence = 0, 0.0
     if opts.detect_orientation:
         found = ocr.orientation(pixmap)
-        if found is not None and found[0] % 90 == 0 and found[1] >= opts.min_rotation_confidence:
-            rotation = found[0] % 360
-    return drop_ocr_noise(ocr.recognize(upright(pixmap, rotation))), rotation
+        if found is not None and found[0] % 90 == 0:
+            suggested, confidence = found[0] % 360, found[1]
+    first = suggested if confidence >= opts.min_rotation_confidence else 0
+    text = drop_ocr_noise(ocr.recognize(upright(pixmap, first)))
+    other = 0 if first else suggested
+    if other != first and garbled_reason(text) is not None:
+        retry = drop_ocr_noise(ocr.recognize(upright(pixmap, other)))
+        if garbled_reason(retry) is None:
+            return retry, other
+    return text, first
 
 
 def ocr_reason(page: pymupdf.Page, layer_text: str, opts: PdfOptions) -> str | None:

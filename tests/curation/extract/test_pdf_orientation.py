@@ -12,7 +12,7 @@ from curation.extract.ocr_decision import upright
 from curation.extract.pdf import PdfOptions, extract_pdf
 from tests.paths import shared_path
 
-# upright rendering at 150 dpi: ~1,000 x 600 pixels of text, OCR'd at the options' dpi below
+# scans at 150 dpi OCR'd at 150 dpi, for the tests that check something other than rotation
 OPTS = PdfOptions(dpi=150, min_ocr_long_side=0)
 
 
@@ -41,7 +41,7 @@ def test_a_real_page_reads_the_same_at_every_quarter_turn():
     reference = _words(source.get_text(clip=clip))
     recalls, rotations = {}, {}
     for angle in (0, 90, 180, 270):
-        result = extract_pdf(_scan_of(source, clip, angle), OPTS)
+        result = extract_pdf(_scan_of(source, clip, angle))  # the default options, as a pipeline runs them
         assert result["reason"] is None and result["meta"]["page_methods"] == ["ocr"], (angle, result["meta"])
         recalls[angle] = _recall(reference, result["text"])
         rotations[angle] = result["meta"]["page_rotations"][0]
@@ -117,3 +117,20 @@ def test_implausible_text_layer_only_document_is_rejected_with_its_reason():
     result = extract_pdf(doc.tobytes(), PdfOptions(ocr=False))
     assert result["reason"] == "skipped: implausible text (cid artifacts)"
     assert result["meta"]["page_methods"] == ["text_layer"]
+
+
+class _UnsureOrientation(TesseractOcr):
+    """Tesseract recognition with an orientation step that is right but below the confidence threshold (as OSD is
+    on sparse or unusual pages)."""
+
+    def orientation(self, pixmap):
+        clockwise, _ = super().orientation(pixmap)
+        return clockwise, PdfOptions().min_rotation_confidence / 2
+
+
+def test_an_unsure_turn_is_taken_when_the_page_as_it_lies_reads_as_garbage():
+    source = pymupdf.open(str(shared_path("pdf", "py-pdf-sample-files", "pdflatex-4-pages.pdf")))[0]
+    clip = pymupdf.Rect(85, 85, 510, 330)
+    result = extract_pdf(_scan_of(source, clip, 180), OPTS, ocr=_UnsureOrientation())
+    assert result["meta"]["page_rotations"] == [180] and result["meta"]["page_methods"] == ["ocr"]
+    assert _recall(_words(source.get_text(clip=clip)), result["text"]) > 0.9
