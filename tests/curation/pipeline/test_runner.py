@@ -91,9 +91,9 @@ def test_run_writes_stages_rejects_and_reconciled_ledger(spark, tmp_path):
             assert None not in rej.column("reason").to_pylist()
     assert st["long_enough"]["in"] == st["ingest"]["kept"]
     assert ledger["documents_in"] == ledger["documents_kept"] + ledger["documents_rejected"]
-    # input ids are kept; missing ids get stable file:line ids
+    # input ids are kept; missing ids get stable <source>/<file under the input root>:line ids
     ids = read_ids(out / "ingest")
-    assert "p0" in ids and "z5" in ids and "ok1" in ids and "b.jsonl.gz:1" in ids
+    assert "p0" in ids and "z5" in ids and "ok1" in ids and "test/b.jsonl.gz:1" in ids
     assert res.final_path().endswith("/half")
     assert not (out / "_tmp").exists()
     assert (out / "spec.yaml").exists() and "Run report" in (out / "report.md").read_text()
