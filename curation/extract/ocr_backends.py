@@ -81,7 +81,7 @@ class TesseractOcr(OcrBackend):
 
     def orientation(self, pixmap: pymupdf.Pixmap) -> tuple[int, float] | None:
         """Tesseract's orientation and script detection (``--psm 0``, the ``osd`` model Debian's tesseract-ocr
-        ships): ~1.3 CPU-seconds a page whatever its resolution (mostly loading the model), some 40% on top of
+        ships): ~1 CPU-second a page whatever its resolution (mostly loading the model), about a third on top of
         recognizing it. None when it finds too few characters to tell (Tesseract then exits non-zero)."""
         done = self._run(pixmap, "--psm", "0")
         found = dict(_OSD_LINE.findall(done.stdout.decode(errors="replace"))) if not done.returncode else {}

@@ -43,14 +43,14 @@ INVISIBLE_LAYER = "invisible text layer over an image"
 
 _CID = re.compile(r"\(cid:\d+\)")
 _WORD = re.compile(r"\S+")
-_ALPHA_WORD = re.compile(r"[^\W\d_]{2,}")
+_ALPHA_WORD = re.compile(r"[^\W\d_]{4,}")  # shorter ones are often symbols (math: "xP", "yQ")
 # letter case that no writing uses inside a word: a capital after a small letter ("pUe", "OWeEp") or small letters
 # after two capitals ("WOTe"); OCR of upside-down or wrongly-scripted pages is full of them
 _ODD_CASE = re.compile(r"[^\W\d_]*[a-zß-ÿ][A-ZÀ-Þ][^\W\d_]*|[A-ZÀ-Þ]{2,}[a-zß-ÿ]+")
-# Share of such words above which text is implausible: at most 0.083 on any page of the shared PDFs' text layers
-# (an IBM manual's "iSeries"), 0.23 and more on OCR of upside-down Latin text
-_MAX_ODD_CASE_SHARE = 0.15
-_MIN_WORDS_FOR_CASE = 20
+# Share of such words (of 4 letters or more) above which text is implausible: at most 0.078 on any page of the
+# shared PDFs' text layers (an OLMo paper: "OLMo"), 0.4 and more on OCR of upside-down Latin text
+_MAX_ODD_CASE_SHARE = 0.2
+_MIN_WORDS_FOR_CASE = 10
 
 
 def garbled_reason(text: str) -> str | None:

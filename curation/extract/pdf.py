@@ -39,7 +39,7 @@ class PdfOptions(BaseModel):
     # A page rendered for OCR is scaled down to at most this many pixels: bounds time and memory on posters,
     # huge monochrome scans and 2400 dpi pages (12 Mpx is a Letter page at ~330 dpi).
     max_ocr_pixels: int = Field(12_000_000, ge=100_000)
-    # Turn each OCR'd page upright first (the backend's orientation detection; Tesseract's OSD: ~1.3 CPU-s a page)
+    # Turn each OCR'd page upright first (the backend's orientation detection; Tesseract's OSD: ~1 CPU-s a page)
     detect_orientation: bool = True
     # Orientation answers below this confidence (Tesseract's units) leave the page as it lies, unless that reads as
     # implausible text and the suggested turn does not. Turned text pages read 5.6-31 (shared scans 19-31); the one
