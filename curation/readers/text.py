@@ -12,15 +12,13 @@ def text_records(path: str, options: dict) -> Iterator[dict]:
     """One document per plain-text file (UTF-8; invalid bytes are an error row unless ``errors: replace``)."""
     max_doc = int(options.get("max_doc_bytes", 50 << 20))
     label = file_label(path, options)
-    chunks, size = [], 0
+    chunks = []
     with open_decoded(path, max_doc, float(options.get("max_ratio", DEFAULT_MAX_RATIO))) as stream:
         try:
             while chunk := stream.read(1 << 20):
                 chunks.append(chunk)
-                size += len(chunk)
-        except ValueError as exc:
-            yield error_row(path, f"error: text file larger than max_doc_bytes ({max_doc}): {exc}", None, "text", 0,
-                            label)
+        except ValueError as exc:  # the file's cap is max_doc_bytes (or the decompression ratio)
+            yield error_row(path, f"error: {label}: {exc} (max_doc_bytes {max_doc})", None, "text", 0, label)
             return
         if stream.damage:
             yield error_row(path, f"error: {label}: {stream.damage[0]}", None, "text", 0, label)
