@@ -47,8 +47,13 @@ demo: setup $(SAMPLE)/README.md
 	@start=$$(date +%s); \
 	$(CURATE) run pipelines/demo.yaml --set out=$(DEMO_OUT) && \
 	echo "demo pipeline took $$(( $$(date +%s) - start )) s" && \
+	$(CURATE) mix tune mixes/searches/demo.yaml --set out=$(DEMO_OUT)/mix --set pool=$(DEMO_OUT)/shards/_artifacts \
+	  --set mix_file=$(DEMO_OUT)/mix/demo-tuned.yaml && \
+	$(CURATE) run pipelines/demo.yaml --set out=$(DEMO_OUT) --set stages.shards.mix=$(DEMO_OUT)/mix/demo-tuned.yaml && \
+	echo "demo with the mixture search took $$(( $$(date +%s) - start )) s" && \
 	$(CURATE) report $(DEMO_OUT) && \
-	echo "outputs: $(DEMO_OUT)/<stage>/  rejected: $(DEMO_OUT)/rejected/  summary: $(DEMO_OUT)/report.html, $(DEMO_OUT)/report.md, $(DEMO_OUT)/ledger.json"
+	echo "outputs: $(DEMO_OUT)/<stage>/  rejected: $(DEMO_OUT)/rejected/  summary: $(DEMO_OUT)/report.html, $(DEMO_OUT)/report.md, $(DEMO_OUT)/ledger.json" && \
+	echo "mixture search: $(DEMO_OUT)/mix/report.html; tuned mix: $(DEMO_OUT)/mix/demo-tuned.yaml; its shards: $(DEMO_OUT)/shards/_artifacts"
 
 test: setup
 	$(PY) -m pytest -q $(PYTEST_ARGS)

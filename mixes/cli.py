@@ -1,4 +1,5 @@
-"""``curate mix propose | fit | predict | optimize``: the table-in, table-out steps of the mixture optimizer.
+"""``curate mix propose | fit | predict | optimize``: the table-in, table-out steps of the mixture optimizer (the
+steps that train proxies, ``run | validate | tune``, are in :mod:`mixes.tune_cli`).
 
     curate mix propose --prior web=0.6 --prior code=0.3 --prior books=0.1 --n 64 --out runs/mix/ratios.csv
     curate mix fit --ratios train_mixture_1m.csv --metrics train_pile_loss_1m.csv \\
