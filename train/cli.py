@@ -26,7 +26,7 @@ Evals = Annotated[Optional[list[str]], typer.Option(
     "--eval", help="NAME=SHARD_DIR of a held-out set (repeatable). Required unless --eval-dir is given.")]
 EvalDirs = Annotated[Optional[list[str]], typer.Option(
     "--eval-dir", help="Use every <DIR>/eval/<source>/ shard directory as a held-out set (repeatable).")]
-Model = Annotated[str, typer.Option(help="Named model config: tiny, 1m, 5m, 20m, 50m, 100m.")]
+Model = Annotated[str, typer.Option(help="Named model config: tiny, mix-s, 1m, 5m, 15m, 20m, 50m, 100m.")]
 Tokens = Annotated[int, typer.Option("--tokens", help="Training token budget (per model).")]
 Seed = Annotated[int, typer.Option(help="Seed of initialisation and data sampling.")]
 Out = Annotated[Optional[str], typer.Option(help="Directory for metrics.json and model.safetensors.")]
@@ -139,14 +139,22 @@ def swarm(source: Sources, mixtures: Annotated[str, typer.Option(
           eval: Evals = None, eval_dir: EvalDirs = None, model: Model = "1m", tokens: Tokens = 2_000_000,
           seed: Seed = 0, out: Out = None, seq_len: SeqLen = 256, batch_size: BatchSize = 32, lr: LR = 3e-3,
           eval_tokens: EvalTokens = 1 << 17, device: Device = "auto", compile: Compile = False,
-          threads: Threads = 0):
-    """Train one proxy per mixture, all at once on one device (stacked parameters, vmap)."""
-    from train.swarm import train_swarm
+          threads: Threads = 0, swarm_impl: Annotated[str, typer.Option(
+              help="bmm (stacked weights, batched matmuls) or vmap (torch.func.vmap over the solo model).")] = "bmm"):
+    """Train one proxy per mixture, all at once on one device (stacked parameters: batched matmuls or vmap)."""
+    from train.swarm import SWARM_IMPLS, train_swarm
 
-    config = train_config(model, seq_len, batch_size, lr, eval_tokens, device, compile, threads)
+    if swarm_impl not in SWARM_IMPLS:
+        raise typer.BadParameter(f"--swarm-impl must be one of {', '.join(SWARM_IMPLS)}, got {swarm_impl!r}")
+    config = replace(train_config(model, seq_len, batch_size, lr, eval_tokens, device, compile, threads),
+                     swarm_impl=swarm_impl)
     with open(mixtures) as f:
         mixture_list = json.load(f)
     sources = shard_dirs(parse_pairs(source, "--source"), "--source")
     check_mixtures(mixture_list, sources)
-    for metrics in train_swarm(mixture_list, sources, eval_sets(eval, eval_dir), config, tokens, seed, out):
+    evals = eval_sets(eval, eval_dir)
+    progress, on_step = step_progress(f"train swarm of {len(mixture_list)}")
+    with progress:
+        results = train_swarm(mixture_list, sources, evals, config, tokens, seed, out, on_step=on_step)
+    for metrics in results:
         report(metrics)

@@ -38,8 +38,12 @@ class ModelConfig:
 # the vocabulary comes from the shards' tokenizer.
 SHAPES: dict[str, dict[str, int]] = {
     "tiny": dict(n_layer=2, n_head=2, d_model=32),     # ~25k: unit tests
+    # the CPU mixture swarm's proxy (benchmarks/bench_train.py mix): with a 4k-8k vocabulary the tied output layer
+    # and its softmax are most of a small model's cost, so width is what a CPU pays for
+    "mix-s": dict(n_layer=2, n_head=2, d_model=32),
     "1m": dict(n_layer=5, n_head=4, d_model=128),      # ~1.0M
     "5m": dict(n_layer=6, n_head=4, d_model=256),      # ~4.8M
+    "15m": dict(n_layer=8, n_head=6, d_model=384),     # ~14M: the GPU benchmark's larger proxy (Olmix: 14M)
     "20m": dict(n_layer=8, n_head=8, d_model=448),     # ~19M
     "50m": dict(n_layer=10, n_head=10, d_model=640),   # ~50M
     "100m": dict(n_layer=14, n_head=12, d_model=768),  # ~99M

@@ -22,7 +22,7 @@ from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
 from train.model import GPT, ModelConfig, model_config
-from train.shard_reader import MixtureSampler, ShardDataset
+from train.shard_reader import MixtureSampler, ShardDataset, TokenBank
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,7 @@ class TrainConfig:
     device: str = "auto"        # "auto": CUDA if available, else CPU
     compile: bool = False
     attention: str = "matmul"   # "sdpa": fused attention kernel, for single models on a GPU (not in a swarm)
+    swarm_impl: str = "bmm"     # swarm forward: "bmm" (stacked weights, batched matmuls) or "vmap" (torch.func)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -83,6 +84,44 @@ def open_sources(sources: dict[str, str], eval_sets: dict[str, str], seq_len: in
     if len(tokenizers) != 1:
         raise ValueError(f"sources and eval sets were tokenized differently: {sorted(tokenizers)}")
     return train, evals, next(iter(train.values())).vocab_size
+
+
+class StepClock:
+    """Steady-state training throughput: the wall and process CPU time from step ``warm`` (past compilation and
+    allocator warm-up) to the end, with the device synchronised at both ends; and the peak device memory on CUDA."""
+
+    def __init__(self, steps: int, device: torch.device):
+        self.device = device
+        self.warm = min(steps - 1, max(2, steps // 10))
+        self.steps = steps
+        self.start: float | None = None
+        self.cpu_start = 0.0
+        if device.type == "cuda":
+            torch.cuda.reset_peak_memory_stats(device)
+
+    def _sync(self) -> None:
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+
+    def tick(self, step: int) -> None:
+        """Call before running ``step``."""
+        if step == self.warm:
+            self._sync()
+            self.start = time.perf_counter()
+            self.cpu_start = time.process_time()
+
+    def report(self, tokens_per_step: int) -> dict:
+        """Call after the last step: steady tokens/s (None when the run is too short to have a steady part)."""
+        out: dict = {"steady_tokens_per_second": None, "steady_tokens_per_cpu_second": None}
+        if self.start is not None and self.steps - self.warm >= 1:
+            self._sync()
+            seconds, cpu = time.perf_counter() - self.start, time.process_time() - self.cpu_start
+            tokens = (self.steps - self.warm) * tokens_per_step
+            out["steady_tokens_per_second"] = tokens / max(seconds, 1e-9)
+            out["steady_tokens_per_cpu_second"] = tokens / max(cpu, 1e-9)
+        if self.device.type == "cuda":
+            out["peak_memory_bytes"] = torch.cuda.max_memory_allocated(self.device)
+        return out
 
 
 def training_steps(token_budget: int, cfg: TrainConfig) -> int:
@@ -190,7 +229,9 @@ def train_proxy(mixture: dict[str, float], sources: dict[str, str], eval_sets: d
     model_cfg = model_config(config.model, vocab_size, config.seq_len, config.attention)
     torch.manual_seed(seed)
     model = GPT(model_cfg).to(device)
-    sampler = MixtureSampler(train_sets, mixture, config.batch_size, seed)
+    used = {name: ds for name, ds in train_sets.items() if mixture.get(name, 0) > 0}
+    bank = TokenBank(used or train_sets, device)
+    sampler = MixtureSampler(train_sets, mixture, config.batch_size, seed, bank=bank)
     optimizer = make_optimizer(model.named_parameters(), config, device)
     loss_fn = torch.compile(model.loss) if config.compile else model.loss
     steps = training_steps(token_budget, config)
@@ -198,10 +239,12 @@ def train_proxy(mixture: dict[str, float], sources: dict[str, str], eval_sets: d
     metrics["mixture"] = mixture
     train_loss = []
     stopwatch = Stopwatch()
+    clock = StepClock(steps, device)
     for step in range(steps):
+        clock.tick(step)
         for group in optimizer.param_groups:
             group["lr"] = lr_at(step, steps, config)
-        windows = sampler.next_batch().to(device)
+        windows = sampler.next_batch()
         with autocast(device):
             loss = loss_fn(windows)
         loss.backward()
@@ -213,6 +256,7 @@ def train_proxy(mixture: dict[str, float], sources: dict[str, str], eval_sets: d
         if on_step is not None:
             on_step(step + 1, steps)
     training = stopwatch.elapsed()
+    metrics.update(clock.report(config.batch_size * config.seq_len))
     metrics["train_loss"] = train_loss
     model.eval()
     eval_result = evaluate(lambda w: model.loss(w, reduction="sum")[None], evals, config, device,
