@@ -11,7 +11,7 @@ SAMPLE := sample
 DEMO_OUT ?= runs/demo
 SUDO   := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
 
-.PHONY: demo test setup sysdeps clean distclean
+.PHONY: demo test test-all setup sysdeps clean distclean
 
 setup: sysdeps $(STAMP)
 
@@ -57,6 +57,9 @@ demo: setup $(SAMPLE)/README.md
 
 test: setup
 	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+test-all: setup
+	$(PY) -m pytest -q -m "slow or not slow" $(PYTEST_ARGS)
 
 clean:
 	rm -rf runs $(SAMPLE) .pytest_cache

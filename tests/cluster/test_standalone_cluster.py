@@ -14,7 +14,7 @@ from tests.curation.conftest import corpus_rows
 
 # five spark-submits (JVM, executors and Python workers started each time): minutes, not seconds; on a machine
 # shared by many jobs the per-test bound of the suite is too short
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(2400)]
+pytestmark = [pytest.mark.timeout(2400)]
 
 SAMPLE = {"web": 120, "code": 40, "forum": 200, "wiki": 8, "docs": 25}
 SPEC = """
