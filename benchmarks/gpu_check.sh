@@ -71,7 +71,7 @@ for p in r.get("proxies", []):
         print(f"  proxy {p['model']} ({p['params']:,} params, {p['tokens_per_run']:,} tokens/run): "
               f"{p['runs_per_gpu_hour_swarm']:,.1f} runs/GPU-hour with {p['best_swarm']} vs "
               f"{p['runs_per_gpu_hour_sequential']:,.1f} sequential = {p['swarm_over_sequential']:.1f}x "
-              f"(auto K {p['auto_swarm_size']})")
+              f"(auto K {p.get('auto_swarm_size')})")
     for row in p["rows"]:
         if "error" in row or "skipped" in row:
             print(f"    {row['what']}: {row.get('error') or row.get('skipped')}")
