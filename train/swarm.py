@@ -147,7 +147,7 @@ class BatchedGPT(StackedGPT):
     On the CPU (float32) the training loss fuses the tied output layer with the cross-entropy
     (:class:`FusedLinearCrossEntropy`)."""
 
-    LOSS_CHUNK = 64  # tokens per block of the fused output layer + loss: 64 x 4k-8k logits fit a 1 MiB L2
+    LOSS_CHUNK = 64  # tokens per block of the fused output layer + loss: 64 x 4k float logits = 1 MiB, an L2
 
     def __init__(self, template: GPT, k: int, fused_loss: bool | None = None):
         super().__init__(template, k)
@@ -193,7 +193,7 @@ class BatchedGPT(StackedGPT):
                                reduction="none").view(K, -1)
 
     def losses(self, windows: torch.Tensor) -> torch.Tensor:
-        if self.fused_loss and torch.is_grad_enabled() and not torch.is_autocast_enabled():
+        if self.fused_loss and torch.is_grad_enabled() and not torch.is_autocast_enabled("cpu"):
             h = self.hidden(windows[..., :-1])
             targets = windows[..., 1:].reshape(self.k, -1)
             return FusedLinearCrossEntropy.apply(h, self.params["tok_emb.weight"], targets,
