@@ -143,8 +143,8 @@ def test_workers_fork_from_a_daemon_that_preloaded_arrow_and_the_numba_kernels(s
         assert len(parents) == 1, rows
         daemon = psutil.Process(parents.pop())
     else:
-        daemon = next(p for p in psutil.Process().children(recursive=True)
-                      if "curation.runtime.worker_daemon" in " ".join(p.cmdline()))
+        daemon = next(p for p in psutil.Process().children(recursive=True)  # python -m curation.runtime...
+                      if "curation.runtime.worker_daemon" in p.cmdline())        # (not the JVM's conf argument)
     assert "curation.runtime.worker_daemon" in " ".join(daemon.cmdline())
     maps = Path(f"/proc/{daemon.pid}/maps")
     if not maps.exists():
