@@ -34,12 +34,15 @@ import math
 import os
 import re
 from dataclasses import asdict
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from mixes.run_workers import _Progress, _train_groups, default_workers
-from train.trainer import TrainConfig
+
+if TYPE_CHECKING:  # torch loads when runs train, not with this module
+    from train.trainer import TrainConfig
 
 RUN_FILE = "run.json"
 RUNS_DIR = "runs"
@@ -234,8 +237,6 @@ def run_mixtures(ratios: pd.DataFrame, sources: dict[str, str], evals: dict[str,
 
     if config.model not in SHAPES:
         raise MixRunError(f"unknown proxy model {config.model!r}; choose one of {_few(sorted(SHAPES), 20)}")
-
-    import torch  # noqa: F401  (imported here: validation above needs no torch)
 
     from train.swarm import auto_swarm_size
     from train.trainer import resolve_device
