@@ -31,6 +31,7 @@ from classifiers.model_card import write_model_card
 from classifiers.stacked_model import FastTextStacked, SklearnStacked, StackedQualityClassifier, apply_head
 from classifiers.stacked_model import fit_logistic_head
 from classifiers.text_classifier import TextPrep
+from curation.shards.format import sha256_file
 
 PRESET = "web-quality"
 POSITIVE, NEGATIVE = "high", "low"
@@ -140,14 +141,6 @@ def stratified_holdout(labels: np.ndarray, fraction: float, rng: np.random.Gener
 
 
 # -- the preset -------------------------------------------------------------------------------------------------
-def _sha256_file(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _text_key(text: str) -> str:
     return hashlib.sha1(" ".join(text.split()).encode("utf-8")).hexdigest()
 
@@ -231,7 +224,7 @@ def train_web_quality(out_dir: str, recipe: WebQualityRecipe | None = None, back
             }
         train_cpu = time.process_time() - start
         clf.save(out_dir)
-        entry["files"] = {f: _sha256_file(os.path.join(out_dir, f)) for f in clf.files}
+        entry["files"] = {f: sha256_file(os.path.join(out_dir, f)) for f in clf.files}
         entry["train_cpu_seconds"] = round(train_cpu, 2)
         entry["head_fitted_on"] = clf.head_source
         positive = clf.classes_.index(POSITIVE)
