@@ -5,6 +5,7 @@ modules import their heavy dependencies inside their commands, so ``curate --hel
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -74,15 +75,25 @@ def run(
     """Run a pipeline spec. Finished stages are skipped on rerun; outputs land in the spec's `out` folder.
 
     Several specs run in order in one Spark session, started with the first spec's settings: the JVM's start-up and warm-up are paid once. `--set` applies to every spec; a later spec's `spark.conf` holds while it runs. The first spec that fails stops the batch."""  # noqa: E501
-    from curation.runtime.session import get_spark, session_conf
-
     specs = [_load(p, set_) for p in spec_paths]  # every spec checked before any runs
     _separate_outs(spec_paths, specs, set_)
     cli_conf = _parse_conf(conf)
+    with contextlib.ExitStack() as locks:
+        _lock_outs(specs, locks)
+        _run_specs(spec_paths, specs, cli_conf, master, driver_memory, executor_memory, force)
+
+
+def _run_specs(spec_paths, specs, cli_conf, master, driver_memory, executor_memory, force) -> None:
+    from curation.runtime.cluster_check import ClusterResourcesError
+    from curation.runtime.session import get_spark, session_conf
+
     first = specs[0]
-    spark = get_spark(master=master or first.spark.master, conf={**first.spark.conf, **cli_conf},
-                      driver_memory=driver_memory or first.spark.driver_memory,
-                      executor_memory=executor_memory or first.spark.executor_memory)
+    try:
+        spark = get_spark(master=master or first.spark.master, conf={**first.spark.conf, **cli_conf},
+                          driver_memory=driver_memory or first.spark.driver_memory,
+                          executor_memory=executor_memory or first.spark.executor_memory)
+    except ClusterResourcesError as exc:
+        _fail(str(exc), 2)
     typer.echo(f"spark: master {spark.sparkContext.master}, default parallelism {spark.sparkContext.defaultParallelism}")
     for i, (path, spec) in enumerate(zip(spec_paths, specs)):
         if i:
@@ -95,6 +106,19 @@ def run(
             _run_one(spark, path, spec, force)
     if len(specs) > 1:
         typer.echo(f"{len(specs)} pipelines run in one Spark session")
+
+
+def _lock_outs(specs: list, stack) -> None:
+    """Each spec's `out` is locked before Spark starts, so a second run on it is refused in a second, naming the
+    holder, instead of after the JVM's start-up; the locks are held until the last spec ends."""
+    from curation.pipeline.errors import RunLocked
+    from curation.pipeline.run_lock import RunLock
+
+    for spec in specs:
+        try:
+            stack.enter_context(RunLock(spec.out))
+        except RunLocked as exc:
+            _fail(str(exc), 1)
 
 
 def _separate_outs(spec_paths: list[Path], specs: list, overrides: list[str]) -> None:
@@ -122,7 +146,7 @@ def _run_one(spark, spec_path: Path, spec, force: bool) -> None:
 
     typer.echo(f"curate run {spec_path} -> {spec.out}  ({len(spec.stages)} stages: {', '.join(spec.stage_names())})")
     try:
-        result = Runner(spec, spark, force=force, log=typer.echo).run()
+        result = Runner(spec, spark, force=force, log=typer.echo, lock_held=True).run()
     except SpecError as exc:
         _fail(str(exc), 2)
     except (StageFailed, ReconciliationError) as exc:

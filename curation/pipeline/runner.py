@@ -82,7 +82,7 @@ def _one_line(exc: BaseException) -> str:
 
 class Runner:
     def __init__(self, spec: PipelineSpec, spark, force: bool = False, log: Callable[[str], None] = print,
-                 progress_every: float = 10.0, progress_bar: bool | None = None):
+                 progress_every: float = 10.0, progress_bar: bool | None = None, lock_held: bool = False):
         from curation.runtime.hadoop_fs import HadoopFS
 
         self.spec = spec
@@ -91,6 +91,7 @@ class Runner:
         self.log = log
         self.progress_every = progress_every
         self.progress_bar = progress_bar  # None: a bar on a terminal, plain lines through `log` otherwise
+        self.lock_held = lock_held  # the caller holds out's RunLock already (`curate run` takes it before Spark)
         self.out = spec.out.rstrip("/")
         self.fs = HadoopFS(spark, self.out)
         self.writer = StageWriter(spark, self.fs)
@@ -112,6 +113,8 @@ class Runner:
     def run(self) -> RunResult:
         """Run the spec under the run directory's lock (:mod:`curation.pipeline.run_lock`): a second run on the
         same ``out`` stops with :class:`RunLocked` before writing anything."""
+        if self.lock_held:
+            return self._run()
         with RunLock(self.out):
             return self._run()
 

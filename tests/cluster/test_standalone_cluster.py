@@ -81,7 +81,9 @@ def test_an_executor_no_worker_can_host_is_refused_within_seconds(cluster, workd
     start = time.time()
     _, p = run(cluster, workdir, "too_big", conf={"spark.executor.memory": "6g"})
     log = (workdir / "too_big.log").read_text()
-    assert p.returncode != 0 and "cannot run an executor of 1 cores and 6144 MB" in log, log[-2000:]
+    assert p.returncode == 2 and "cannot run an executor of 1 cores and 6144 MB" in log, log[-2000:]
+    assert "Traceback" not in log and any(line.startswith("error: ") and "6144 MB" in line
+                                          for line in log.splitlines()), log[-2000:]  # one line, no stack
     # refused from the master's worker list before any job: no "tasks 0/N" wait (Spark alone would wait forever);
     # the bound covers starting the driver JVM on a busy 2-core machine
     assert "tasks 0/" not in log and time.time() - start < 120

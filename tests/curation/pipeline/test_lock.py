@@ -95,3 +95,20 @@ def test_concurrent_run_is_refused_and_the_first_equals_a_solo_run(spark, tmp_pa
     Runner(_spec(inputs, tmp_path / "solo"), spark, log=lambda _: None).run()
     shared, solo = _files(tmp_path / "shared"), _files(tmp_path / "solo")
     assert shared and shared == solo
+
+
+def test_curate_run_names_the_holder_before_starting_spark(tmp_path):
+    """`curate run` locks `out` before the JVM starts: refused in seconds, one line, exit 1, no Spark started."""
+    out = tmp_path / "out"
+    spec_file = tmp_path / "spec.yaml"
+    spec_file.write_text(f"out: {out}\ninputs:\n  - {{format: jsonl, path: {_inputs(tmp_path)}, source: web}}\n"
+                         "stages:\n  ingest: {}\n")
+    with RunLock(str(out)):
+        done = subprocess.run([str(REPO / ".venv/bin/curate"), "run", str(spec_file)], capture_output=True, text=True,
+                              timeout=120)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert done.stderr.strip().splitlines() == [f"error: {out} is in use by another run (pid {os.getpid()} on "
+                                                f"{socket.gethostname()}, started "
+                                                + done.stderr.split("started ", 1)[1].strip()]
+    assert "spark:" not in done.stdout and "Traceback" not in done.stderr
+    assert os.listdir(out) == []  # the holder released its lock; the refused run wrote nothing
