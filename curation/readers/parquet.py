@@ -115,8 +115,8 @@ def read_parquet(spark, inp):
     in groups of equal types. Runs in the JVM (no Python pass over the text); a null ``text`` is an error row. The
     frame is cheap to recompute, so ingest does not copy it unless it is the last stage (see ``IngestStage``).
     Without an ``id`` column, a document's id is ``<input-relative file name>:<row index in the file>``, whatever
-    the file splits. When the files' statistics show no null text, the frame has no reject condition to evaluate
-    (see :func:`parquet_footers`).
+    the file splits; ``meta.record_offset`` is that row index. When the files' statistics show no null text, the
+    frame has no reject condition to evaluate (see :func:`parquet_footers`).
     """
     from curation.readers.file_source import input_names
 
@@ -164,9 +164,10 @@ def _read_group(spark, inp, files: list[str], text_field: str, nulls, names: dic
                    F.when(F.col("text").isNull(), F.lit("error: null text"))),
     }
     meta_type = types["meta"]
-    exprs["meta"] = F.struct(*[  # the file each row comes from, as for the other formats
-        (F.regexp_replace(file_path, "^file:", "") if f.name == "source_path" else F.lit(None)).cast(f.dataType)
-        .alias(f.name) for f in meta_type.fields])
+    provenance = {"source_path": F.regexp_replace(file_path, "^file:", ""),  # as for the other formats
+                  "record_offset": F.col("_metadata.row_index")}  # orders the repeats of an id (ingest)
+    exprs["meta"] = F.struct(*[provenance.get(f.name, F.lit(None)).cast(f.dataType).alias(f.name)
+                               for f in meta_type.fields])
     if "source" in cols and inp.source is None:  # a record's own source names a folder: the reader's rule
         own = F.col("source").cast("string")
         exprs["reason"] = F.when(own.rlike(UNSAFE_SOURCE_SQL), F.concat(
