@@ -34,11 +34,14 @@ class RunLock:
         local = out[len("file://"):] if out.startswith("file://") else out
         self.path = None if "://" in local else os.path.join(local, LOCK_NAME)
         self.fd: int | None = None
+        self.created_dir = False
 
     def acquire(self) -> None:
         if self.path is None:
             return
-        os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
+        folder = os.path.dirname(self.path) or "."
+        self.created_dir = not os.path.isdir(folder)
+        os.makedirs(folder, exist_ok=True)
         while True:
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
             try:
@@ -70,6 +73,11 @@ class RunLock:
             pass
         os.close(self.fd)  # closing drops the flock
         self.fd = None
+        if self.created_dir:  # a run that wrote nothing (e.g. a batch stopped before its spec) leaves no folder
+            try:
+                os.rmdir(os.path.dirname(self.path) or ".")
+            except OSError:
+                pass
 
     def __enter__(self):
         self.acquire()
