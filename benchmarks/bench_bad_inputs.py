@@ -26,8 +26,37 @@ sys.path.insert(0, str(REPO))
 from tests.curation.readers.conftest import Goods, write_bad_inputs, write_good_inputs  # noqa: E402
 
 
+def _label(pid: int, parent: str) -> str:
+    """What a process is, from its command line (a forked child keeps its parent's, so it is named by the parent)."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            cmd = fh.read().replace(b"\0", b" ").decode("utf-8", "replace")
+    except OSError:
+        return "gone"
+    if "java" in cmd.split(" ", 1)[0]:
+        return "java"
+    if "helper_process" in cmd:  # an extraction helper: named by its handler
+        return "helper " + next((w for w in cmd.split() if ":" in w and w.startswith(("curation.", "tests."))), "?")
+    for needle, name in (("forkserver", "forkserver"), ("worker_daemon", "pyspark daemon"),
+                         ("curate", "driver (python)")):
+        if needle in cmd:
+            if name == "pyspark daemon" and parent == "pyspark daemon":
+                return "python worker"
+            if name == "forkserver" and parent == "forkserver":
+                return "forkserver child"
+            return name
+    return cmd[:60]
+
+
+def _status_kib(pid: int, field: str, name: str = "status") -> int:
+    with open(f"/proc/{pid}/{name}") as fh:
+        return next(int(line.split()[1]) for line in fh if line.startswith(field))
+
+
 def tree_rss(root: int, parts: dict | None = None) -> int:
-    """Bytes resident in ``root`` and all its descendants (per process kind into ``parts``: java, python)."""
+    """Bytes resident in ``root`` and all its descendants; with ``parts``: per process kind (java, python and
+    others), the tree's proportional set size ("pss": shared pages of forked processes counted once) and a
+    per-process list ("processes": pid, parent, label, RSS and PSS in MiB)."""
     kids: dict[int, list[int]] = {}
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
@@ -35,46 +64,51 @@ def tree_rss(root: int, parts: dict | None = None) -> int:
                 kids.setdefault(int(fh.read().rsplit(")", 1)[1].split()[1]), []).append(int(pid))
         except (OSError, IndexError, ValueError):
             continue
-    total, todo = 0, [root]
+    total, todo = 0, [(root, 0, "")]
     while todo:
-        pid = todo.pop()
+        pid, parent, parent_label = todo.pop()
+        label = _label(pid, parent_label)
         try:
-            with open(f"/proc/{pid}/status") as fh:
-                rss = next(int(line.split()[1]) for line in fh if line.startswith("VmRSS:")) * 1024
-            with open(f"/proc/{pid}/comm") as fh:
-                kind = "java" if "java" in fh.read() else "python and others"
-            if parts is not None:  # proportional set size: shared pages of forked workers counted once
-                with open(f"/proc/{pid}/smaps_rollup") as fh:
-                    parts["pss"] = parts.get("pss", 0) + next(
-                        int(line.split()[1]) for line in fh if line.startswith("Pss:")) * 1024
+            rss = _status_kib(pid, "VmRSS:") * 1024
+            pss = _status_kib(pid, "Pss:", "smaps_rollup") * 1024 if parts is not None else 0
         except (OSError, StopIteration):
-            rss, kind = 0, None
+            rss = pss = 0
+            label = "gone"
         total += rss
-        if parts is not None and kind:
+        if parts is not None and label != "gone":
+            kind = "java" if label == "java" else "python and others"
             parts[kind] = parts.get(kind, 0) + rss
-        todo += kids.get(pid, [])
+            parts["pss"] = parts.get("pss", 0) + pss
+            parts.setdefault("processes", []).append(
+                {"pid": pid, "parent": parent, "what": label, "rss_mib": round(rss / 2**20), "pss_mib": round(pss / 2**20)})
+        todo += [(kid, pid, label) for kid in kids.get(pid, [])]
     return total
 
 
 def run(spec: Path) -> dict:
     proc = subprocess.Popen([str(REPO / ".venv/bin/curate"), "run", str(spec), "--master", "local[2]",
                              "--driver-memory", "2g"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    peak, t0, at_peak, peak_pss = 0, time.monotonic(), {}, 0
+    peak, t0, at_peak, peak_pss, peak_s, at_peak_pss = 0, time.monotonic(), {"processes": []}, 0, 0.0, []
     out: list[str] = []
     reader = threading.Thread(target=lambda: out.extend(proc.stdout))
     reader.start()
     while proc.poll() is None:
         parts: dict = {}
         now = tree_rss(proc.pid, parts)
-        peak_pss = max(peak_pss, parts.pop("pss", 0))
+        pss = parts.pop("pss", 0)
+        if pss > peak_pss:
+            peak_pss, at_peak_pss = pss, parts["processes"]
         if now > peak:
-            peak, at_peak = now, parts
+            peak, at_peak, peak_s = now, parts, time.monotonic() - t0
         time.sleep(0.1)
     reader.join()
     if proc.returncode != 0:
         raise SystemExit("".join(out)[-3000:])
     return {"peak_rss_mib": round(peak / 2**20), "peak_pss_mib": round(peak_pss / 2**20),
             "seconds": round(time.monotonic() - t0, 1),
+            "peak_at_s": round(peak_s, 1), "processes_at_peak_rss": sorted(
+                at_peak.pop("processes"), key=lambda p: -p["rss_mib"]),
+            "processes_at_peak_pss": sorted(at_peak_pss, key=lambda p: -p["pss_mib"]),
             "at_peak_mib": {k: round(v / 2**20) for k, v in sorted(at_peak.items())}}
 
 

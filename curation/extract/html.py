@@ -29,20 +29,22 @@ import time
 from dataclasses import dataclass
 from typing import Iterable
 
-import pyarrow as pa
-
 ENGINES = ("auto", "resiliparse", "trafilatura")
 DEFAULT_ENGINE = "auto"
 
-EXTRACTION_SCHEMA = pa.schema(
-    [
-        pa.field("text", pa.string()),
-        pa.field("title", pa.string()),
-        pa.field("extractor", pa.string()),
-        pa.field("extract_seconds", pa.float64()),
-        pa.field("error", pa.string()),
-    ]
-)
+
+def __getattr__(name: str):
+    """``EXTRACTION_SCHEMA``, built on first use: pyarrow is imported by the Arrow-facing functions only, so the
+    HTML extraction helper process (curation/readers/helper_process.py) runs without it."""
+    if name != "EXTRACTION_SCHEMA":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import pyarrow as pa
+
+    schema = pa.schema([pa.field("text", pa.string()), pa.field("title", pa.string()),
+                        pa.field("extractor", pa.string()), pa.field("extract_seconds", pa.float64()),
+                        pa.field("error", pa.string())])
+    globals()["EXTRACTION_SCHEMA"] = schema
+    return schema
 
 
 @dataclass(frozen=True)
@@ -303,6 +305,8 @@ def extract_text(html: str, engine: str = DEFAULT_ENGINE, time_limit_s: float = 
 def extract_texts(htmls: Iterable[str | None] | pa.Array, engine: str = DEFAULT_ENGINE,
                   time_limit_s: float = 0.0) -> pa.Table:
     """Extract every page of a list / Arrow string array; one row per input (``EXTRACTION_SCHEMA``)."""
+    import pyarrow as pa
+
     if isinstance(htmls, (pa.Array, pa.ChunkedArray)):
         htmls = htmls.to_pylist()
     rows = []
@@ -319,5 +323,5 @@ def extract_texts(htmls: Iterable[str | None] | pa.Array, engine: str = DEFAULT_
             "extract_seconds": [r.seconds for r in rows],
             "error": [r.error for r in rows],
         },
-        schema=EXTRACTION_SCHEMA,
+        schema=__getattr__("EXTRACTION_SCHEMA"),
     )

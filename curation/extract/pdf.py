@@ -9,6 +9,7 @@ text or only implausible text, give a result with a ``reason`` instead of raisin
 """
 from __future__ import annotations
 
+import functools
 import os
 import time
 from collections import Counter
@@ -19,7 +20,6 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from curation.extract.ocr_backends import OCR_BACKENDS, OcrBackend, ocr_backend
 from curation.extract.ocr_decision import PageResult, garbled_reason, read_page
 from curation.extract.pdf_cleanup import PageLines, clean_pages
-from curation.readers.file_source import open_binary
 
 EXTRACTOR = "pymupdf"
 
@@ -88,6 +88,10 @@ def _read(source: bytes | str, max_bytes: int) -> bytes | str:
     if isinstance(source, (bytes, bytearray)):
         data = bytes(source)
     else:
+        if "://" in source and not source.startswith("file://"):  # a URI: pyarrow's file systems
+            from curation.readers.file_source import open_binary
+        else:  # a local path: no pyarrow, so the extraction helper process stays small
+            open_binary = functools.partial(open, mode="rb")
         with open_binary(source) as f:
             data = f.read(max_bytes + 1)
     if not data:
@@ -168,3 +172,24 @@ def _no_text_reason(text: str, pages: list[PageResult]) -> str | None:
         return f"skipped: no text ({', '.join(f'{n} {m}' for m, n in sorted(methods.items()))} pages)"
     implausible = garbled_reason(text)
     return f"skipped: implausible text ({implausible})" if implausible else None
+
+
+def helper_handler(memory_bytes: int):
+    """The helper process's side of :class:`curation.readers.pdf.IsolatedExtractor` (run by
+    :mod:`curation.readers.helper_process`): this process limited to ``memory_bytes`` of address space, then
+    ``{"path", "options"}`` in, :func:`extract_pdf`'s result out."""
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+    backends: dict = {}
+
+    def handle(request: dict) -> dict:
+        opts = PdfOptions.model_validate(request["options"])
+        key = (opts.ocr_backend, opts.language)
+        if opts.ocr and key not in backends:
+            backends[key] = ocr_backend(*key)
+        try:
+            return extract_pdf(request["path"], opts, backends[key] if opts.ocr else None)
+        except MemoryError:
+            return {"text": None, "reason": f"error: memory limit of {opts.memory_mb} MiB exceeded", "meta": {}}
+    return handle
