@@ -34,6 +34,20 @@ def test_local_driver_starts_with_its_whole_heap(monkeypatch):
     assert opts.split().index("-Xms2g") < opts.split().index("-Xms1g")
 
 
+def test_local_driver_bounds_its_young_generation(monkeypatch):
+    """With the whole heap committed, eden may grow to 60% of it and stay resident: the young generation is bounded
+    to 1/16 of the heap, only where -Xms is given; the caller's own bound comes later and wins."""
+    monkeypatch.setenv("CURATION_JVM_ARCHIVE", "0")
+    for memory, want in (("2g", "-XX:MaxNewSize=128m"), ("2048", "-XX:MaxNewSize=128m"), ("16g", "-XX:MaxNewSize=1024m"),
+                         ("1000000k", "-XX:MaxNewSize=61m")):
+        assert want in driver_java_options("local[*]", {"spark.driver.memory": memory}).split()
+    assert "MaxNewSize" not in driver_java_options("local[*]", {})
+    assert "MaxNewSize" not in driver_java_options("spark://head:7077", {"spark.driver.memory": "2g"})
+    opts = driver_java_options("local[2]", {"spark.driver.memory": "2g",
+                                            "spark.driver.extraJavaOptions": "-XX:MaxNewSize=512m"}).split()
+    assert opts.index("-XX:MaxNewSize=128m") < opts.index("-XX:MaxNewSize=512m")
+
+
 def test_archive_used_only_when_complete(monkeypatch, tmp_path):
     if jvm_archive_key() is None:
         pytest.skip("no java")
