@@ -54,6 +54,9 @@ class ProxySpec(_Strict):
     seq_len: int = Field(default=128, gt=1, description="Context length of the proxies.")
     batch_size: int = Field(default=16, gt=0, description="Sequences per step per proxy.")
     lr: float = Field(default=3e-3, gt=0, description="Peak learning rate (warmup, then cosine).")
+    min_lr_ratio: float = Field(default=0.1, ge=0, le=1, description="The cosine ends at lr * min_lr_ratio; 0 "
+                                                                     "anneals to zero, so a run's final loss does not "
+                                                                     "hang on its last steps' gradient noise.")
     tokens: int = Field(default=500_000, gt=0, description="Training tokens per proxy run.")
     eval_tokens: int = Field(default=1 << 16, gt=0, description="At most this many tokens scored per eval set.")
     device: str = Field(default="auto", description="auto (CUDA when present), cpu, cuda, cuda:1 ...")
