@@ -214,7 +214,8 @@ def fit(
         help="Metric column to predict; or COLUMN=WEIGHT (repeatable) for a weighted objective.")],
     out: Annotated[str, typer.Option("--out", metavar="DIR", help="Directory for fit.json (and lightgbm.txt).")],
     regressor: Annotated[str, typer.Option(
-        metavar="NAME", help="linear, loglinear, lightgbm, or auto (the best by cross-validated Spearman).")] = "auto",
+        metavar="NAME", help="linear, loglinear, lightgbm, or auto (the simplest within one standard error of the best "
+                             "cross-validated Spearman).")] = "auto",
     folds: Annotated[int, typer.Option(metavar="K", help="Cross-validation folds (0: none; not with auto).")] = 5,
     seed: Seed = 0,
 ) -> None:

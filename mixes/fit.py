@@ -76,7 +76,8 @@ def fit_tables(ratios: TableLike, metrics: TableLike, target: str | Mapping[str,
 
     ``target``: a metric column, or ``targets={column: weight}`` for an objective (a weighted sum of columns).
     The k-fold figures (``folds`` >= 2, seeded) are computed for each regressor tried (every candidate for
-    ``auto``, which keeps the best by cross-validated Spearman); ``folds=0`` skips them for a named regressor.
+    ``auto``, which keeps the simplest within one standard error of the best cross-validated Spearman); ``folds=0``
+    skips them for a named regressor.
     The returned model is fitted on all runs.
     """
     if regressor not in REGRESSORS:

@@ -257,9 +257,22 @@ def _rank_key(row: dict[str, Any]) -> tuple:
     return (-(rho if np.isfinite(rho) else -2.0), row["mae"], NAMES.index(row["regressor"]))
 
 
+def _one_standard_error_choice(rows: list[dict[str, Any]]) -> str:
+    """The simplest candidate (``NAMES`` order) whose pooled Spearman is within one standard error of the best's
+    (its fold Spearmans' std / sqrt(folds)): a tree model that ranks held-out runs no better than a linear law
+    beyond the folds' noise predicts a step function, whose optimum is a blurred average of training mixtures,
+    while the simpler law extrapolates smoothly (RegMix: linear regression picks the best mixture)."""
+    best = rows[0]
+    spread = best.get("fold_spearman_std")
+    se = spread / np.sqrt(best["folds"]) if spread is not None and np.isfinite(spread) else 0.0
+    close = [r for r in rows if np.isfinite(r["spearman"]) and r["spearman"] >= best["spearman"] - se]
+    return min(close, key=lambda r: NAMES.index(r["regressor"]))["regressor"] if close else best["regressor"]
+
+
 class AutoRegressor(MixRegressor):
-    """Cross-validates each candidate on the training rows and keeps the best (by pooled out-of-fold Spearman; ties:
-    lower MAE, then the simpler model), refitted on all rows. ``cv_`` holds every candidate's figures."""
+    """Cross-validates each candidate on the training rows and keeps the simplest whose pooled out-of-fold Spearman
+    is within one standard error of the best (:func:`_one_standard_error_choice`), refitted on all rows. ``cv_``
+    holds every candidate's figures, best first."""
 
     name = "auto"
 
@@ -283,7 +296,7 @@ class AutoRegressor(MixRegressor):
         rows.sort(key=_rank_key)
         self.cv_ = [{k: v for k, v in r.items() if k != "oof"} for r in rows]
         self.oof_ = {r["regressor"]: r["oof"] for r in rows}  # out-of-fold predictions, in the rows' order
-        self.chosen_ = rows[0]["regressor"]
+        self.chosen_ = _one_standard_error_choice(rows)
         self.best_ = make_regressor(self.chosen_, seed=self.seed).fit(Xf, y)
         self.domains_ = domains
         return self

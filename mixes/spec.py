@@ -72,7 +72,8 @@ class SwarmSpec(_Strict):
 
 
 class FitSpec(_Strict):
-    regressor: str = Field(default="auto", description="linear, loglinear, lightgbm, or auto (best k-fold "
+    regressor: str = Field(default="auto", description="linear, loglinear, lightgbm, or auto (the "
+                                                         "simplest within one standard error of the best k-fold "
                                                          "Spearman).")
     folds: int = Field(default=5, ge=2, description="Folds of the cross-validation.")
 
