@@ -50,8 +50,10 @@ class FitResult:
 
     @property
     def regressor(self) -> str:
-        """The name of the regressor that predicts (``auto`` resolved to its choice)."""
-        return inner(self.model).name
+        """The name of the regressor that predicts (``auto`` resolved to its choice; for an objective over several
+        columns, the regressor fitted to each column)."""
+        core = inner(self.model)
+        return getattr(core, "base", core.name)
 
     def cv_summary(self) -> list[dict[str, Any]]:
         return _records(self.cv)
@@ -74,7 +76,9 @@ def fit_tables(ratios: TableLike, metrics: TableLike, target: str | Mapping[str,
                targets: Mapping[str, float] | None = None) -> FitResult:
     """Fit ``regressor`` (``linear``, ``loglinear``, ``lightgbm`` or ``auto``) from the ratios to the target.
 
-    ``target``: a metric column, or ``targets={column: weight}`` for an objective (a weighted sum of columns).
+    ``target``: a metric column, or ``targets={column: weight}`` for an objective (a weighted sum of columns),
+    which is fitted column by column and predicted as the weighted sum of the columns' models
+    (:mod:`mixes.per_target`).
     The k-fold figures (``folds`` >= 2, seeded) are computed for each regressor tried (every candidate for
     ``auto``, which keeps the simplest within one standard error of the best cross-validated Spearman); ``folds=0``
     skips them for a named regressor.
@@ -86,9 +90,16 @@ def fit_tables(ratios: TableLike, metrics: TableLike, target: str | Mapping[str,
     n = len(y)
     if n < 3:
         raise MixInputError(f"{n} runs: too few to fit a regression (at least 3, ideally dozens)")
-    if regressor == "auto":
-        if folds < 2:
-            raise MixInputError("regressor 'auto' chooses by cross-validation: folds must be >= 2")
+    if regressor == "auto" and folds < 2:
+        raise MixInputError("regressor 'auto' chooses by cross-validation: folds must be >= 2")
+    if len(spec) > 1:
+        from mixes.per_target import fit_per_target
+
+        m = load_metrics(metrics)
+        columns = {c: target_values(m, {c: 1.0}, X.index).to_numpy() for c in spec}
+        model, rows, oof = fit_per_target(regressor, X, columns, spec, folds=folds, seed=seed)
+        cv = pd.DataFrame(rows)
+    elif regressor == "auto":
         auto = AutoRegressor(folds=folds, seed=seed).fit(X, y)
         cv = pd.DataFrame(auto.cv_)
         model = auto.best_

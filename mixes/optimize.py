@@ -11,10 +11,12 @@ are held at zero when ``lam > 0`` (KL would be infinite there).
 
 Methods:
 
-* ``exact`` (linear and log-linear models): with ``lam = 0`` both are a linear program (the log-linear law
-  ``c + exp(b + t . w)`` is monotone in ``t . w``), solved by ``scipy.optimize.linprog`` (HiGHS); with ``lam > 0``
-  the problem is convex (a linear or exp-affine term plus KL) and is solved by SLSQP with analytic gradients from
-  several starts (the prior, uniform and the LP vertex blended with the prior, each projected onto the bounds).
+* ``exact`` (linear and log-linear models, and weighted sums of them: an objective fitted per eval set): with
+  ``lam = 0`` a linear model or one log-linear law is a linear program (the law ``c + exp(b + t . w)`` is monotone
+  in ``t . w``), solved by ``scipy.optimize.linprog`` (HiGHS); otherwise the problem is convex (linear and
+  exp-affine terms with positive weights, plus KL) and is solved by SLSQP with analytic gradients from several
+  starts (the prior, uniform and, where there is one, the LP vertex blended with the prior, each projected onto
+  the bounds).
 * ``search`` (any model): RegMix's simulation. ``n_candidates`` (100k) Dirichlet draws around the prior with a
   log-uniform concentration per draw (the proposer's sampler); those within the bounds are kept (if fewer than
   ``10 * top_k`` are, every draw is projected onto the bounds instead); the ``top_k`` (100) with the lowest
@@ -106,7 +108,7 @@ def optimize(model, prior: Mapping[str, float] | Sequence[float] | None = None,
             raise MixInputError("with the KL penalty, domains without prior share are held at 0 and the others' "
                                 f"max weights sum to {hi.sum():.4g} < 1; give them a prior share or set kl_penalty 0")
     core = inner(model)
-    exact_ok = isinstance(core, (LinearRegressor, LogLinearRegressor))
+    exact_ok = _gradient(core) is not None
     if method not in ("auto", "exact", "search"):
         raise MixInputError(f"unknown method {method!r}: auto, exact or search")
     if method == "exact" and not exact_ok:
@@ -140,29 +142,50 @@ def optimize(model, prior: Mapping[str, float] | Sequence[float] | None = None,
 # ---- exact ----
 
 
+def _gradient(core: MixRegressor):
+    """``w -> grad f(w)`` for the models with a convex prediction (linear, log-linear, positive sums of them);
+    None for the others."""
+    if isinstance(core, LinearRegressor):
+        return lambda w: core.coef_
+    if isinstance(core, LogLinearRegressor):
+        return lambda w: math.exp(min(core.b_ + float(w @ core.t_), 50.0)) * core.t_
+    parts = getattr(core, "components_", None)
+    if not parts or any(weight < 0 for weight, _ in parts.values()):
+        return None
+    grads = [(weight, _gradient(m)) for weight, m in parts.values()]
+    if any(g is None for _, g in grads):
+        return None
+    return lambda w: sum(weight * g(w) for weight, g in grads)
+
+
+def _lp_direction(core: MixRegressor) -> np.ndarray | None:
+    """The cost vector whose linear program is the model's exact optimum without KL (None: not linear in effect)."""
+    if isinstance(core, LinearRegressor):
+        return core.coef_.copy()
+    if isinstance(core, LogLinearRegressor):
+        return core.t_.copy()  # exp(b + t.w) is monotone in t.w
+    parts = getattr(core, "components_", None)
+    if parts and all(isinstance(m, LinearRegressor) for _, m in parts.values()):
+        return sum(weight * m.coef_ for weight, m in parts.values())
+    return None
+
+
 def _exact(core: MixRegressor, q: np.ndarray, lo: np.ndarray, hi: np.ndarray, lam: float, objective
            ) -> tuple[np.ndarray, str]:
-    if isinstance(core, LinearRegressor):
-        c = core.coef_.copy()
-    else:
-        c = core.t_.copy()  # exp(b + t.w) is monotone in t.w
-    lp = linprog(c, A_eq=np.ones((1, len(c))), b_eq=[1.0], bounds=list(zip(lo, hi)), method="highs")
-    if lp.status != 0:
-        raise MixInputError(f"the linear program found no mixture within the bounds: {lp.message}")
-    w_lp = np.asarray(lp.x, dtype=float)
-    if lam <= 0:
-        return w_lp, "exact-lp"
+    c = _lp_direction(core)
+    w_lp = None
+    if c is not None:
+        lp = linprog(c, A_eq=np.ones((1, len(c))), b_eq=[1.0], bounds=list(zip(lo, hi)), method="highs")
+        if lp.status != 0:
+            raise MixInputError(f"the linear program found no mixture within the bounds: {lp.message}")
+        w_lp = np.asarray(lp.x, dtype=float)
+        if lam <= 0:
+            return w_lp, "exact-lp"
 
     keep = hi > 0
     lo_s = np.maximum(lo, np.where(keep, 1e-12, 0.0))
     free = np.flatnonzero(keep)
-
-    if isinstance(core, LinearRegressor):
-        def grad_f(w):
-            return core.coef_
-    else:
-        def grad_f(w):
-            return math.exp(min(core.b_ + float(w @ core.t_), 50.0)) * core.t_
+    grad_f = _gradient(core)
 
     def fun(x):
         w = np.zeros(len(q))
@@ -172,10 +195,12 @@ def _exact(core: MixRegressor, q: np.ndarray, lo: np.ndarray, hi: np.ndarray, la
     def jac(x):
         w = np.zeros(len(q))
         w[free] = x
-        g = grad_f(w) + lam * (np.log(np.maximum(w, 1e-300)) - np.log(np.maximum(q, 1e-300)) + 1.0)
+        g = grad_f(w)
+        if lam > 0:
+            g = g + lam * (np.log(np.maximum(w, 1e-300)) - np.log(np.maximum(q, 1e-300)) + 1.0)
         return g[free]
 
-    starts = [q, np.full(len(q), 1.0 / len(q)), 0.5 * (w_lp + q)]
+    starts = [q, np.full(len(q), 1.0 / len(q))] + ([0.5 * (w_lp + q)] if w_lp is not None else [])
     best = None
     for s in starts:
         x0 = project(s, lo_s, hi)[0][free]

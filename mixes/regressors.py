@@ -229,9 +229,16 @@ def make_regressor(name: str, seed: int = 0, **params) -> MixRegressor:
 def cross_validate(name: str, X: pd.DataFrame, y, folds: int = 5, seed: int = 0, **params) -> dict[str, Any]:
     """k-fold (shuffled, seeded) figures of one regressor on the given rows: Spearman, Pearson and MAE of the pooled
     out-of-fold predictions, the mean and spread of the per-fold Spearman, and the fit time."""
+    y = np.asarray(y, dtype=float).ravel()
+    return kfold_figures(name, X, y, lambda tr: make_regressor(name, seed=seed, **params).fit(X.iloc[tr], y[tr]),
+                         folds, seed)
+
+
+def kfold_figures(name: str, X: pd.DataFrame, y: np.ndarray, fit_rows, folds: int, seed: int) -> dict[str, Any]:
+    """:func:`cross_validate`'s figures for any model: ``fit_rows(train row indexes)`` returns a fitted model whose
+    ``predict`` scores the held-out rows; ``y`` is what its predictions are judged against."""
     from sklearn.model_selection import KFold
 
-    y = np.asarray(y, dtype=float).ravel()
     n = len(y)
     k = min(int(folds), n)
     if k < 2:
@@ -240,8 +247,7 @@ def cross_validate(name: str, X: pd.DataFrame, y, folds: int = 5, seed: int = 0,
     per_fold = []
     t0 = time.perf_counter()
     for tr, te in KFold(n_splits=k, shuffle=True, random_state=seed).split(np.arange(n)):
-        model = make_regressor(name, seed=seed, **params).fit(X.iloc[tr], y[tr])
-        oof[te] = model.predict(X.iloc[te])
+        oof[te] = fit_rows(tr).predict(X.iloc[te])
         per_fold.append(scores(y[te], oof[te])["spearman"])
     seconds = time.perf_counter() - t0
     s = scores(y, oof)
@@ -323,6 +329,10 @@ REGRESSORS: dict[str, type[MixRegressor]] = {
 
 def regressor_from_dict(d: dict[str, Any]) -> MixRegressor:
     name = d.get("name")
+    if name == "weighted_sum":  # an objective fitted per eval set (mixes/per_target.py)
+        from mixes.per_target import WeightedSumRegressor
+
+        return WeightedSumRegressor.from_dict(d)
     if name not in REGRESSORS:
         raise MixInputError(f"unknown regressor {name!r} in a saved model")
     return REGRESSORS[name].from_dict(d)

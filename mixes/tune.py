@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from dataclasses import dataclass
 from typing import Callable
 
@@ -152,13 +153,31 @@ def validation_ratios(spec: MixSpec, pool: Pool, chosen: dict[str, float], ratio
     return table.div(table.sum(axis=1), axis=0)
 
 
+def _drop_stale_tuned(out_dir: str, weights: pd.Series, log: Callable[[str], None]) -> None:
+    """The tuned mix changes when the swarm, the fit or the optimizer settings do: its earlier validation run (a
+    finished run of another mixture, which the runner refuses to mix into one table) is removed to be retrained;
+    the baselines' runs are kept."""
+    from mixes.run import METRICS_FILE, RUNS_DIR, _load_finished, _mixture
+
+    run_dir = os.path.join(out_dir, RUNS_DIR, "tuned")
+    done = _load_finished(os.path.join(run_dir, METRICS_FILE))
+    if done is None:
+        return
+    stored, wanted = done.get("mixture", {}), _mixture(weights)
+    if set(stored) != set(wanted) or any(abs(stored[k] - wanted[k]) > 1e-9 for k in wanted):
+        log(f"validate: the tuned mix changed since {run_dir} was trained: retraining it")
+        shutil.rmtree(run_dir)
+
+
 def validate_step(spec: MixSpec, pool: Pool, table: pd.DataFrame, log: Callable[[str], None]) -> pd.DataFrame:
     """Retrain each mixture of ``table`` with every validation seed; returns the per-seed metrics (a ``seed``
     column) and writes ``validation.csv`` with mean and std per mixture."""
     per_seed = []
     for seed in spec.validate_runs.seeds:
         log(f"validate: seed {seed}: {', '.join(table.index)}")
-        metrics = run_step(spec, pool, table, os.path.join(spec.out, "validate", f"seed-{seed}"), seed, log)
+        out_dir = os.path.join(spec.out, "validate", f"seed-{seed}")
+        _drop_stale_tuned(out_dir, table.loc["tuned"], log)
+        metrics = run_step(spec, pool, table, out_dir, seed, log)
         per_seed.append(metrics.assign(seed=seed))
     runs = pd.concat(per_seed)
     cols = [OBJECTIVE, *objective_targets(pool)]
