@@ -187,7 +187,21 @@ def validate_step(spec: MixSpec, pool: Pool, table: pd.DataFrame, log: Callable[
     _write_csv(summary, os.path.join(spec.out, "validation.csv"))
     for name, row in summary.iterrows():
         log(f"validate: {name:>22}  objective {row[f'{OBJECTIVE}/mean']:.4f} +- {row[f'{OBJECTIVE}/std']:.4f}")
+    for name, row in paired_margins(runs).iterrows():
+        log(f"validate: tuned vs {name}: {row['mean']:+.4f} +- {row['std']:.4f} over the same seeds "
+            f"({row['margin']:.1f} std of the paired difference)")
     return runs
+
+
+def paired_margins(runs: pd.DataFrame) -> pd.DataFrame:
+    """Per mixture other than ``tuned``: its objective minus the tuned mix's under the same seed (positive: the
+    tuned mix is better), mean and std over the seeds, and their ratio. Pairing by seed removes what a seed does
+    to every mixture alike (its initialisation), which the per-mixture std includes."""
+    wide = runs.rename_axis("run").reset_index().pivot_table(index="seed", columns="run", values=OBJECTIVE)
+    diffs = wide.drop(columns="tuned").sub(wide["tuned"], axis=0)
+    out = pd.DataFrame({"mean": diffs.mean(), "std": diffs.std()})
+    out["margin"] = out["mean"] / out["std"].where(out["std"] > 0)
+    return out
 
 
 def source_effects(ratios: pd.DataFrame, metrics: pd.DataFrame) -> pd.Series:
@@ -224,9 +238,11 @@ def report_step(spec: MixSpec, pool: Pool, ratios: pd.DataFrame, metrics: pd.Dat
     per_eval = val_runs.groupby(level=0)[[*objective_targets(pool), OBJECTIVE]].mean()
     tuned, uniform = summary.loc["tuned"], summary.loc["uniform"]
     margin = (uniform["mean"] - tuned["mean"]) / max(float(summary["std"].max()), 1e-12)
+    paired = paired_margins(val_runs).loc["uniform"]
     verdict = (f"tuned objective {tuned['mean']:.4f} +- {tuned['std']:.4f}; uniform {uniform['mean']:.4f} "
                f"+- {uniform['std']:.4f}: the tuned mix is {margin:.1f} standard deviations (largest std of the "
-               f"mixtures) {'better' if margin > 0 else 'worse'}")
+               f"mixtures) {'better' if margin > 0 else 'worse'}; paired by seed, uniform minus tuned is "
+               f"{paired['mean']:+.4f} +- {paired['std']:.4f} ({paired['margin']:.1f} std)")
     cv = pd.DataFrame(fit.cv_summary())
     if "regressor" in cv.columns:
         cv = cv.set_index("regressor")

@@ -3,6 +3,7 @@ is what the shards stage reads, the report has its plots, a rerun trains nothing
 import os
 import shutil
 
+import numpy as np
 import pandas as pd
 import pytest
 import torch
@@ -67,6 +68,8 @@ def test_tune_end_to_end_and_resume(pool_dir, tmp_path):
     html = open(result.report, encoding="utf-8").read()
     assert html.count("data:image/png;base64,") == 5  # predicted vs actual, weights, effects, validation, curves
     assert any(line.startswith("fit: using") for line in lines)
+    assert any(line.startswith("validate: tuned vs uniform: ") and "std of the paired difference" in line
+               for line in lines)
 
     # a rerun trains nothing: every proxy's metrics.json is left as it is
     runs = [os.path.join(d, f) for d, _, fs in os.walk(tmp_path / "out") for f in fs if f == "metrics.json"]
@@ -74,6 +77,15 @@ def test_tune_end_to_end_and_resume(pool_dir, tmp_path):
     again = tune(load_mix_spec(write_spec(tmp_path, pool_dir)), log=lambda _: None)
     assert {p: os.stat(p).st_mtime_ns for p in runs} == stamps
     assert again.weights == result.weights
+
+    # another optimizer setting moves the tuned mix: its validation runs are retrained, the baselines' are kept
+    said: list[str] = []
+    moved = tune(load_mix_spec(write_spec(tmp_path, pool_dir), ["optimize.kl_penalty=5"]), log=said.append)
+    assert moved.weights != result.weights
+    assert sum("the tuned mix changed" in line for line in said) == len(spec.validate_runs.seeds)
+    tuned_runs = [p for p in stamps if f"{os.sep}validate{os.sep}" in p and f"{os.sep}tuned{os.sep}" in p]
+    kept = {p: t for p, t in stamps.items() if p not in tuned_runs}
+    assert {p: os.stat(p).st_mtime_ns for p in kept} == kept
 
     # the same folder with other proposals is refused rather than mixed with the first swarm
     with pytest.raises(MixSpecError, match="other mixtures"):
@@ -106,3 +118,14 @@ def test_spec_validation_names_the_key(tmp_path, pool_dir):
         load_mix_spec(write_spec(tmp_path, pool_dir, name="../escape"))
     spec = load_mix_spec(write_spec(tmp_path, pool_dir), ["out=elsewhere"])
     assert spec.out == os.path.join(os.getcwd(), "elsewhere")  # an override is relative to the working directory
+
+
+def test_paired_margins_compare_each_mixture_with_the_tuned_one_seed_by_seed():
+    from mixes.tune import OBJECTIVE, paired_margins
+
+    runs = pd.DataFrame({"seed": [1, 1, 2, 2, 3, 3], OBJECTIVE: [5.0, 5.1, 5.2, 5.28, 4.9, 5.03]},
+                        index=pd.Index(["tuned", "uniform"] * 3))
+    row = paired_margins(runs).loc["uniform"]
+    diffs = np.array([0.1, 0.08, 0.13])
+    assert np.isclose(row["mean"], diffs.mean()) and np.isclose(row["std"], diffs.std(ddof=1))
+    assert np.isclose(row["margin"], diffs.mean() / diffs.std(ddof=1))
