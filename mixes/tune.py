@@ -187,9 +187,14 @@ def validate_step(spec: MixSpec, pool: Pool, table: pd.DataFrame, log: Callable[
     _write_csv(summary, os.path.join(spec.out, "validation.csv"))
     for name, row in summary.iterrows():
         log(f"validate: {name:>22}  objective {row[f'{OBJECTIVE}/mean']:.4f} +- {row[f'{OBJECTIVE}/std']:.4f}")
-    for name, row in paired_margins(runs).iterrows():
-        log(f"validate: tuned vs {name}: {row['mean']:+.4f} +- {row['std']:.4f} over the same seeds "
+    paired = paired_margins(runs)
+    for name, row in paired.iterrows():
+        log(f"validate: {name} minus tuned: {row['mean']:+.4f} +- {row['std']:.4f} over the same seeds "
             f"({row['margin']:.1f} std of the paired difference)")
+    worse = [str(name) for name, row in paired.iterrows() if row["mean"] < 0]
+    if worse:
+        log(f"warning: the tuned mix scores worse than {', '.join(worse)} when retrained: the swarm's fit does not "
+            "rank mixtures well enough to trust its optimum (more runs, or proxies trained longer)")
     return runs
 
 

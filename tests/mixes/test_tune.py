@@ -68,7 +68,7 @@ def test_tune_end_to_end_and_resume(pool_dir, tmp_path):
     html = open(result.report, encoding="utf-8").read()
     assert html.count("data:image/png;base64,") == 5  # predicted vs actual, weights, effects, validation, curves
     assert any(line.startswith("fit: using") for line in lines)
-    assert any(line.startswith("validate: tuned vs uniform: ") and "std of the paired difference" in line
+    assert any(line.startswith("validate: uniform minus tuned: ") and "std of the paired difference" in line
                for line in lines)
 
     # a rerun trains nothing: every proxy's metrics.json is left as it is
