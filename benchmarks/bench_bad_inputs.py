@@ -145,7 +145,7 @@ def main() -> None:
 
 def watchdog_cost(reps: int = 3) -> None:
     """Wall time of reading shared WARC files with extraction in the watchdog process vs in the worker; the first
-    watchdog pass includes its fork server's start."""
+    watchdog pass includes the helper process's start."""
     from curation.readers.warc import warc_records
 
     warc = REPO.parent / "shared" / "data" / "web" / "warc"
