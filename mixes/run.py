@@ -127,6 +127,11 @@ def _mixture(row: pd.Series) -> dict[str, float]:
     return {name: float(w) for name, w in row.items() if w > 0}
 
 
+def same_mixture(stored: dict[str, float], wanted: dict[str, float]) -> bool:
+    """Whether a finished run's recorded mixture is the one asked for (same sources, weights within 1e-9)."""
+    return set(stored) == set(wanted) and all(abs(stored[s] - wanted[s]) <= 1e-9 for s in wanted)
+
+
 def _write_json_atomic(obj, path: str) -> None:
     os.makedirs(os.path.dirname(path), exist_ok=True)
     tmp = f"{path}.tmp-{os.getpid()}"
@@ -255,8 +260,7 @@ def run_mixtures(ratios: pd.DataFrame, sources: dict[str, str], evals: dict[str,
         metrics = _load_finished(os.path.join(out_dir, RUNS_DIR, str(run_id), METRICS_FILE))
         if metrics is None:
             continue
-        stored, wanted = metrics.get("mixture", {}), _mixture(ratios.loc[run_id])
-        if set(stored) != set(wanted) or any(abs(stored[s] - wanted[s]) > 1e-9 for s in wanted):
+        if not same_mixture(metrics.get("mixture", {}), _mixture(ratios.loc[run_id])):
             raise MixRunError(f"run {run_id} in {out_dir} was trained on another mixture than the ratios give it: "
                               "use another out dir, or delete it to start again")
         finished[run_id] = metrics

@@ -157,14 +157,11 @@ def _drop_stale_tuned(out_dir: str, weights: pd.Series, log: Callable[[str], Non
     """The tuned mix changes when the swarm, the fit or the optimizer settings do: its earlier validation run (a
     finished run of another mixture, which the runner refuses to mix into one table) is removed to be retrained;
     the baselines' runs are kept."""
-    from mixes.run import METRICS_FILE, RUNS_DIR, _load_finished, _mixture
+    from mixes.run import METRICS_FILE, RUNS_DIR, _load_finished, _mixture, same_mixture
 
     run_dir = os.path.join(out_dir, RUNS_DIR, "tuned")
     done = _load_finished(os.path.join(run_dir, METRICS_FILE))
-    if done is None:
-        return
-    stored, wanted = done.get("mixture", {}), _mixture(weights)
-    if set(stored) != set(wanted) or any(abs(stored[k] - wanted[k]) > 1e-9 for k in wanted):
+    if done is not None and not same_mixture(done.get("mixture", {}), _mixture(weights)):
         log(f"validate: the tuned mix changed since {run_dir} was trained: retraining it")
         shutil.rmtree(run_dir)
 
