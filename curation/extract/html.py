@@ -8,8 +8,10 @@ Engines (``engine=`` / the WARC input option ``extractor``):
   vocabulary as CSS selectors), extracted once as ``minimal_html`` with links so that each line's share of link
   words is known; link lines (mostly linked and short, or the text of a link of the extract) are dropped with
   the heading of a run of them, and short leading (above the first ``<h1>``) and trailing furniture is trimmed.
-  Pages whose cleaned text is still short (< ``FALLBACK_MIN_CHARS``) or keeps less than ``FALLBACK_KEPT_SHARE`` of
-  resiliparse's unpruned main content (about 1 page in 7) go to ``trafilatura.extract(fast=True,
+  The class rules are narrowed per page to the tokens its class attributes contain (the same matches, fewer
+  tests). Pages whose cleaned text is still short (< ``FALLBACK_MIN_CHARS``, or ``FALLBACK_OVERPRUNED_MIN_CHARS``
+  where the pruning removed most of the main content and was undone) or keeps less than ``FALLBACK_KEPT_SHARE`` of
+  resiliparse's unpruned main content (about 1 page in 11) go to ``trafilatura.extract(fast=True,
   include_comments=False)``. The thresholds were chosen on the ``dev`` half of the shared pages only. Needs
   resiliparse with ``preserve_formatting="minimal_html"`` (measured with 2.0.1). Accuracy on the ``dev`` and
   ``test`` halves and pages per CPU-second against resiliparse and trafilatura alone: README,
@@ -119,24 +121,51 @@ _CLASS_PREFIXES = ("nav", "post-nav")
 _CAPTION_TOKENS = ("caption",)  # image captions and credits: trafilatura drops them too unless images are kept
 _ID_SELECTORS = ([f'[id*="{t}"]' for t in _ID_AND_CLASS_TOKENS + _ID_TOKENS + _CAPTION_TOKENS]
                  + [f'[id^="{t}"]' for t in _PREFIXES])
-_CLASS_SELECTORS = ([f'[class*="{t}"]' for t in _ID_AND_CLASS_TOKENS + _CLASS_TOKENS + _CAPTION_TOKENS]
-                    + [f'[class^="{t}"]' for t in _PREFIXES + _CLASS_PREFIXES])
-# lexbor tries every selector of a list on every element; behind an attribute-presence guard the ~90 id/class
-# rules cost one failed test on the many elements that have no id / class (same matches, ~0.3 ms/page less).
-BOILERPLATE_SELECTOR = ", ".join(
-    [f"[id]:is({', '.join(_ID_SELECTORS)})", f"[class]:is({', '.join(_CLASS_SELECTORS)})",
-     '[aria-hidden="true"]', '[style*="display:none"]', '[style*="display: none"]', "figcaption"]
-)
+_CLASS_RULES = ([(t, f'[class*="{t}"]') for t in _ID_AND_CLASS_TOKENS + _CLASS_TOKENS + _CAPTION_TOKENS]
+                + [(t, f'[class^="{t}"]') for t in _PREFIXES + _CLASS_PREFIXES])
+_CLASS_SELECTORS = [rule for _, rule in _CLASS_RULES]
+_OTHER_SELECTORS = ['[aria-hidden="true"]', '[style*="display:none"]', '[style*="display: none"]', "figcaption"]
+
+
+def _selector(class_selectors: list[str]) -> str:
+    # lexbor tries every selector of a list on every element; behind an attribute-presence guard the id/class
+    # rules cost one failed test on the many elements that have no id / class (same matches, ~0.3 ms/page less)
+    return ", ".join([f"[id]:is({', '.join(_ID_SELECTORS)})"]
+                     + ([f"[class]:is({', '.join(class_selectors)})"] if class_selectors else [])
+                     + _OTHER_SELECTORS)
+
+
+BOILERPLATE_SELECTOR = _selector(_CLASS_SELECTORS)
+# Every class rule costs lexbor a substring test on every element that has a class, yet a page's class values
+# contain only a few of the ~60 tokens (19 on average on the shared pages). A rule whose token (any case) occurs in
+# none of the page's class attribute values matches nothing, so leaving it out changes no match. The values are
+# read off the ASCII-lowercased bytes of the page with one regex (attribute names in any case; ~0.3 ms/page against
+# ~1 ms/page for all class rules), with character references decoded (one could spell a token).
+_CLASS_ATTR = re.compile(rb"""class\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+))""")
+_CLASS_TOKENS_LOWER = [(token.strip().lower(), rule) for token, rule in _CLASS_RULES]
+
+
+def boilerplate_selector(html: str) -> str:
+    """:data:`BOILERPLATE_SELECTOR` without the class rules that cannot match any element of ``html``."""
+    raw = html.encode("utf-8", "surrogatepass").lower()
+    values = " ".join(b" ".join(groups).decode("utf-8", "replace") for groups in _CLASS_ATTR.findall(raw))
+    if "&" in values:
+        values += " " + html_lib.unescape(values).lower()
+    return _selector([rule for token, rule in _CLASS_TOKENS_LOWER if token in values])
+
+
 # A boilerplate rule that removes more than this share of the main text hit a wrapper of the article itself.
 _MAX_PRUNED_SHARE = 0.7
 # Results shorter than this are compared with the unpruned main content (over-pruning, and the fallback's kept share)
 _UNPRUNED_CHECK_CHARS = 5000
 _HEADING_CHARS = 60
 # A cleaned main text shorter than this means resiliparse likely missed the article (or kept only its teaser):
-# the page goes to trafilatura (about 1 page in 10). On the yardstick's tuning pages this catches nearly all of
-# trafilatura's gain; the former rule (mean line < 150 chars and < 5000 chars: 1 page in 4) sent twice the pages
-# for the same snippet F1 (0.914) and an article token F1 only 0.004 higher.
-FALLBACK_MIN_CHARS = 800
+# the page goes to trafilatura (about 1 page in 11). One trafilatura call costs ~25 resiliparse extractions. On the
+# dev pages, below 600 characters trafilatura finds missed snippets on about half the pages; between 600 and 800
+# it changed no snippet count on the 7 pages whose pruning held, and it scored higher on both over-pruned ones (the
+# text there is resiliparse's unpruned main content, furniture included), hence the higher bar for those.
+FALLBACK_MIN_CHARS = 600
+FALLBACK_OVERPRUNED_MIN_CHARS = 800
 # ... or whose cleaned text keeps less than this share of resiliparse's unpruned main content (the cleanup cut
 # into the article, or the page is mostly lists and links)
 FALLBACK_KEPT_SHARE = 0.6
@@ -200,13 +229,20 @@ def _main_lines(markup: str) -> list[str]:
     any length when all of it is linked), lines that are exactly the text of a link of the extract (a table of
     contents repeats headings), and the heading of a run of link lines ("Related", "Mehr zum Thema")."""
     anchors = _anchor_texts(markup)
-    lines, is_link = [], []
-    for raw in markup.split("\n"):
-        line = _plain(raw)
+    raws = markup.split("\n")
+    # one tag-stripping pass over the whole extract gives the same lines as one per line when no tag spans a
+    # line break (then the line counts agree)
+    lines = _TAG.sub("", markup).split("\n")
+    if len(lines) != len(raws):
+        lines = [_TAG.sub("", raw) for raw in raws]
+    if "&" in markup:
+        lines = [html_lib.unescape(line) if "&" in line else line for line in lines]
+    is_link = []
+    for raw, line in zip(raws, lines):
         share = _link_share(raw) if "<a" in raw else 0.0
-        lines.append(line)
         is_link.append(share == 1.0 or (share >= _LINK_LINE_SHARE and len(line) < _LINK_LINE_MAX_CHARS)
-                       or (bool(line.strip()) and " ".join(_BULLET.sub("", line).split()) in anchors))
+                       or (bool(anchors) and bool(line.strip())
+                           and " ".join(_BULLET.sub("", line).split()) in anchors))
     keep = [not x for x in is_link]
     for i, line in enumerate(lines):
         if keep[i] and _is_heading(line):
@@ -227,13 +263,14 @@ def _auto(html: str) -> tuple[str, str | None, str]:
     title = tree.title or None
     # one pass gives the text and where its links are (no walk over the page's <a> nodes in Python)
     options = dict(main_content=True, comments=False, alt_texts=False, preserve_formatting="minimal_html", links=True)
-    markup = extract_plain_text(tree, skip_elements=[BOILERPLATE_SELECTOR], **options)
+    markup = extract_plain_text(tree, skip_elements=[boilerplate_selector(html)], **options)
     n_chars = full_chars = _text_chars(markup)
+    min_chars = FALLBACK_MIN_CHARS
     if n_chars < _UNPRUNED_CHECK_CHARS:  # only a short result can be an over-pruned one: check against no pruning
         full = extract_plain_text(tree, **options)
         full_chars = _text_chars(full)
         if n_chars < (1 - _MAX_PRUNED_SHARE) * full_chars:
-            markup = full
+            markup, min_chars = full, FALLBACK_OVERPRUNED_MIN_CHARS
     # short lines above the article's first <h1> are furniture (breadcrumbs, kickers, categories, dates)
     h1 = markup.find("<h1")
     if h1 > 0 and all(len(line.strip()) < _HEADING_CHARS for line in _plain(markup[:h1]).split("\n")):
@@ -243,7 +280,7 @@ def _auto(html: str) -> tuple[str, str | None, str]:
     while lines and (not lines[-1].strip() or _is_heading(lines[-1])):
         lines.pop()
     text = "\n".join(lines).strip()
-    if len(text) >= FALLBACK_MIN_CHARS and len(text) >= FALLBACK_KEPT_SHARE * full_chars:
+    if len(text) >= min_chars and len(text) >= FALLBACK_KEPT_SHARE * full_chars:
         return text, title, "resiliparse+prune"
     import trafilatura
 

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from curation.extract.html import (BOILERPLATE_SELECTOR, ENGINES, EXTRACTION_SCHEMA, FALLBACK_MIN_CHARS, _anchor_texts,
-                                   _link_share, decode_html, extract_text, extract_texts)
+                                   _link_share, boilerplate_selector, decode_html, extract_text, extract_texts)
 from tests.paths import shared_path
 
 
@@ -31,6 +31,36 @@ def test_boilerplate_selector_matches_by_id_class_prefix_and_attribute():
       <div id="content" class="story" title="kept: id and class without tokens"></div></body>"""
     matched = {e.getattr("title") for e in HTMLTree.parse(html).body.query_selector_all(BOILERPLATE_SELECTOR)}
     assert matched == {"id token", "class token", "class prefix", "aria", "caption"}
+
+
+def test_page_selector_matches_what_the_full_selector_matches():
+    from resiliparse.parse.html import HTMLTree
+
+    # attribute names in any case, single-quoted, unquoted and character-reference values all count
+    html = """<body><div CLASS="top-navbar" title="upper-case name"></div><div cLaSs='share-box' title="quoted"></div>
+      <div class=sidebar title="unquoted"></div><div class="s&#105;debar" title="reference"></div>
+      <div class="story" title="kept"></div></body>"""
+    selector = boilerplate_selector(html)
+    assert len(selector) < len(BOILERPLATE_SELECTOR)  # rules for tokens absent from the page are left out
+    full = {e.getattr("title") for e in HTMLTree.parse(html).body.query_selector_all(BOILERPLATE_SELECTOR)}
+    assert full == {"upper-case name", "quoted", "unquoted", "reference"}
+    assert {e.getattr("title") for e in HTMLTree.parse(html).body.query_selector_all(selector)} == full
+    assert boilerplate_selector("<p>no classes</p>").count("[class") == 0
+
+
+def test_page_selector_extracts_the_same_text_on_real_pages(pages):
+    from resiliparse.extract.html2text import extract_plain_text
+    from resiliparse.parse.html import HTMLTree
+
+    options = dict(main_content=True, preserve_formatting="minimal_html", links=True)
+    shorter = 0
+    for html, _, _ in pages:
+        tree = HTMLTree.parse(html)
+        selector = boilerplate_selector(html)
+        shorter += len(selector) < len(BOILERPLATE_SELECTOR)
+        assert (extract_plain_text(tree, skip_elements=[selector], **options)
+                == extract_plain_text(tree, skip_elements=[BOILERPLATE_SELECTOR], **options))
+    assert shorter == len(pages)
 
 
 @pytest.fixture(scope="module")
