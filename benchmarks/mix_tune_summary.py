@@ -21,18 +21,16 @@ import pandas as pd  # noqa: E402
 
 from mixes import tune as T  # noqa: E402
 from mixes.pool import open_pool  # noqa: E402
+from mixes.run import METRICS_FILE, _load_finished, _row  # noqa: E402
 from mixes.spec import load_mix_spec  # noqa: E402
 
 
 def validation_runs(out: str, pool) -> pd.DataFrame:
-    rows = []
-    for path in sorted(glob.glob(os.path.join(out, "validate", "seed-*", "runs", "*", "metrics.json"))):
-        with open(path, encoding="utf-8") as f:
-            m = json.load(f)
-        losses = {f"loss/{e}": v["loss"] for e, v in m["eval"].items()}
-        rows.append({"run": m["run"], "seed": m["seed"], **losses})
-    runs = T.add_objective(pd.DataFrame(rows).set_index("run"), pool)
-    return runs
+    """Every finished validation run as the runner's metrics rows (one per run and seed), with the objective."""
+    rows = [_row(m["run"], m, list(pool.evals))
+            for path in sorted(glob.glob(os.path.join(out, "validate", "seed-*", "runs", "*", METRICS_FILE)))
+            if (m := _load_finished(path)) is not None]
+    return T.add_objective(pd.DataFrame(rows).set_index("run"), pool)
 
 
 def main() -> None:
