@@ -50,7 +50,7 @@ METRICS_FILE = "metrics.json"
 # fields of TrainConfig that change what a run computes; the rest (device placement aside, which is recorded as
 # the device type) only change speed or logging
 RESULT_FIELDS = ("model", "seq_len", "batch_size", "lr", "min_lr_ratio", "warmup_frac", "weight_decay", "betas",
-                 "grad_clip", "eval_tokens", "attention")
+                 "grad_clip", "eval_tokens", "attention", "tie_embeddings")
 _SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+=-]*$")
 
 
@@ -168,6 +168,11 @@ def _check_record(out_dir: str, record: dict) -> dict:
     if old is None:
         return record
     where = f"{out_dir} holds runs trained with"
+    from train.trainer import TrainConfig
+
+    # a field added to TrainConfig after a folder's runs were recorded had its default value in them
+    defaults = _run_record(TrainConfig(), 0, 0, "", {}, {})["train_config"]
+    old = {**old, "train_config": {**defaults, **old.get("train_config", {})}}
     for key, label in (("train_config", "another training config"), ("token_budget", "another token budget"),
                        ("seed", "another seed"), ("device_type", "another device type")):
         if old.get(key) != record[key]:

@@ -59,6 +59,9 @@ class ProxySpec(_Strict):
                                                                      "hang on its last steps' gradient noise.")
     tokens: int = Field(default=500_000, gt=0, description="Training tokens per proxy run.")
     eval_tokens: int = Field(default=1 << 16, gt=0, description="At most this many tokens scored per eval set.")
+    tie_embeddings: bool = Field(default=True, description="false: the output layer is a matrix of its own, not "
+                                                           "the input embeddings (a lower loss for the same compute; "
+                                                           "benchmarks/results/NOTES.md).")
     device: str = Field(default="auto", description="auto (CUDA when present), cpu, cuda, cuda:1 ...")
 
 

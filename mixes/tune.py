@@ -44,7 +44,8 @@ def train_config(spec: MixSpec):
 
     p = spec.proxy
     return TrainConfig(model=p.model, seq_len=p.seq_len, batch_size=p.batch_size, lr=p.lr,
-                       min_lr_ratio=p.min_lr_ratio, eval_tokens=p.eval_tokens, device=p.device)
+                       min_lr_ratio=p.min_lr_ratio, eval_tokens=p.eval_tokens, tie_embeddings=p.tie_embeddings,
+                       device=p.device)
 
 
 def objective_targets(pool: Pool) -> dict[str, float]:

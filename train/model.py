@@ -24,6 +24,7 @@ class ModelConfig:
     rope_base: float = 10000.0
     norm_eps: float = 1e-5
     attention: str = "matmul"  # "matmul" (vmap-able, any device) or "sdpa" (fused kernel, single model)
+    tie_embeddings: bool = True
 
     @property
     def ffn_hidden(self) -> int:
@@ -50,12 +51,14 @@ SHAPES: dict[str, dict[str, int]] = {
 }
 
 
-def model_config(name: str, vocab_size: int, seq_len: int, attention: str = "matmul") -> ModelConfig:
+def model_config(name: str, vocab_size: int, seq_len: int, attention: str = "matmul",
+                 tie_embeddings: bool = True) -> ModelConfig:
     if name not in SHAPES:
         raise ValueError(f"unknown model config {name!r}; choose one of {sorted(SHAPES)}")
     if attention not in ("matmul", "sdpa"):
         raise ValueError(f"attention must be 'matmul' or 'sdpa', got {attention!r}")
-    return ModelConfig(vocab_size=vocab_size, seq_len=seq_len, attention=attention, **SHAPES[name])
+    return ModelConfig(vocab_size=vocab_size, seq_len=seq_len, attention=attention, tie_embeddings=tie_embeddings,
+                       **SHAPES[name])
 
 
 def next_token_loss(logits, windows, reduction: str = "mean"):
@@ -139,6 +142,8 @@ class GPT(nn.Module):
         self.tok_emb = nn.Embedding(cfg.vocab_size, cfg.d_model)
         self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.n_layer))
         self.norm = RMSNorm(cfg.d_model, cfg.norm_eps)
+        if not cfg.tie_embeddings:
+            self.lm_head = nn.Linear(cfg.d_model, cfg.vocab_size, bias=False)
         cos, sin = rotary_tables(cfg.seq_len, cfg.d_model // cfg.n_head, cfg.rope_base)
         # derived tables, not state: kept out of checkpoints
         self.register_buffer("rope_cos", cos, persistent=False)
@@ -163,8 +168,12 @@ class GPT(nn.Module):
         x = self.tok_emb(idx)
         for block in self.blocks:
             x = block(x, cos, sin, mask)
-        # tied embeddings: the output layer reuses the input embedding matrix, so there is no separate parameter
-        return F.linear(self.norm(x), self.tok_emb.weight)
+        return F.linear(self.norm(x), self.output_weight)
+
+    @property
+    def output_weight(self) -> torch.Tensor:
+        """The output layer: the input embedding matrix itself when tied, else its own matrix."""
+        return self.tok_emb.weight if self.cfg.tie_embeddings else self.lm_head.weight
 
     def loss(self, windows, reduction: str = "mean"):
         """Next-token cross-entropy (nats) on windows (B, T+1): predict windows[:, 1:] from windows[:, :-1]."""

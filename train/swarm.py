@@ -157,7 +157,11 @@ class BatchedGPT(StackedGPT):
 
     def logits(self, idx: torch.Tensor) -> torch.Tensor:
         """Logits (K, B*T, vocab) of member k on its own token ids idx[k] (K, B, T)."""
-        return _linear(self.hidden(idx), self.params["tok_emb.weight"])  # tied output layer
+        return _linear(self.hidden(idx), self.output_weight)
+
+    @property
+    def output_weight(self) -> torch.Tensor:
+        return self.params["tok_emb.weight" if self.cfg.tie_embeddings else "lm_head.weight"]
 
     def hidden(self, idx: torch.Tensor) -> torch.Tensor:
         """Final normalised hidden states (K, B*T, C) of member k on its own token ids idx[k] (K, B, T)."""
@@ -196,7 +200,7 @@ class BatchedGPT(StackedGPT):
         if self.fused_loss and torch.is_grad_enabled() and not torch.is_autocast_enabled("cpu"):
             h = self.hidden(windows[..., :-1])
             targets = windows[..., 1:].reshape(self.k, -1)
-            return FusedLinearCrossEntropy.apply(h, self.params["tok_emb.weight"], targets,
+            return FusedLinearCrossEntropy.apply(h, self.output_weight, targets,
                                                  self.LOSS_CHUNK) / targets.size(1)
         return self._nats(windows).mean(1)
 
@@ -225,7 +229,7 @@ def train_swarm(mixtures: list[dict[str, float]], sources: dict[str, str], eval_
         raise ValueError("a swarm needs at least one mixture")
     device = resolve_device(config.device)
     train_sets, evals, vocab_size = open_sources(sources, eval_sets, config.seq_len)
-    model_cfg = model_config(config.model, vocab_size, config.seq_len)
+    model_cfg = model_config(config.model, vocab_size, config.seq_len, tie_embeddings=config.tie_embeddings)
     torch.manual_seed(seed)
     template = GPT(model_cfg).to(device)
     swarm = make_swarm(template, len(mixtures), config.swarm_impl, config.compile)
@@ -288,7 +292,8 @@ def swarm_step_footprint(config: TrainConfig, vocab_size: int, device: torch.dev
     torch.cuda.empty_cache()
     base = torch.cuda.memory_allocated(device)
     torch.cuda.reset_peak_memory_stats(device)
-    template = GPT(model_config(config.model, vocab_size, config.seq_len)).to(device)
+    template = GPT(model_config(config.model, vocab_size, config.seq_len,
+                                 tie_embeddings=config.tie_embeddings)).to(device)
     swarm = make_swarm(template, k, config.swarm_impl)
     optimizer = make_optimizer(swarm.params.items(), config, device)
     windows = torch.randint(0, vocab_size, (k, config.batch_size, config.seq_len + 1), device=device)

@@ -42,6 +42,7 @@ class TrainConfig:
     device: str = "auto"        # "auto": CUDA if available, else CPU
     compile: bool = False
     attention: str = "matmul"   # "sdpa": fused attention kernel, for single models on a GPU (not in a swarm)
+    tie_embeddings: bool = True  # False: the output layer is its own matrix, not the input embeddings
     swarm_impl: str = "bmm"     # swarm forward: "bmm" (stacked weights, batched matmuls) or "vmap" (torch.func)
 
     def to_dict(self) -> dict:
@@ -226,7 +227,7 @@ def train_proxy(mixture: dict[str, float], sources: dict[str, str], eval_sets: d
     called after every training step (progress reporting)."""
     device = resolve_device(config.device)
     train_sets, evals, vocab_size = open_sources(sources, eval_sets, config.seq_len)
-    model_cfg = model_config(config.model, vocab_size, config.seq_len, config.attention)
+    model_cfg = model_config(config.model, vocab_size, config.seq_len, config.attention, config.tie_embeddings)
     torch.manual_seed(seed)
     model = GPT(model_cfg).to(device)
     used = {name: ds for name, ds in train_sets.items() if mixture.get(name, 0) > 0}

@@ -76,6 +76,21 @@ def test_checkpoint_round_trip(tmp_path):
         assert torch.equal(model(idx), loaded(idx))
 
 
+def test_untied_model_has_its_own_output_layer_and_round_trips(tmp_path):
+    torch.manual_seed(0)
+    tied = GPT(model_config("tiny", vocab_size=300, seq_len=24))
+    untied = GPT(model_config("tiny", vocab_size=300, seq_len=24, tie_embeddings=False))
+    assert untied.num_params() == tied.num_params() + 300 * tied.cfg.d_model
+    assert untied.output_weight is untied.lm_head.weight and tied.output_weight is tied.tok_emb.weight
+    path = str(tmp_path / "untied.safetensors")
+    save_checkpoint(untied.state_dict(), untied.cfg, path)
+    loaded = load_checkpoint(path)
+    assert loaded.cfg == untied.cfg and not loaded.cfg.tie_embeddings
+    idx = torch.randint(0, 300, (2, 24))
+    with torch.no_grad():
+        assert torch.equal(untied(idx), loaded(idx))
+
+
 def test_schedule_warms_up_then_decays_to_the_floor():
     cfg = TrainConfig(lr=1e-3, warmup_frac=0.1, min_lr_ratio=0.1)
     lrs = [lr_at(step, 100, cfg) for step in range(100)]

@@ -57,6 +57,31 @@ def test_bmm_and_vmap_swarms_match_solo_runs(pool, tmp_path):
     assert single < min(m["eval"][names[1]]["loss"] for i, m in enumerate(swarms["bmm"]) if i != 3)
 
 
+def test_untied_output_layer_trains_the_same_in_a_swarm_and_alone(pool, tmp_path):
+    """With ``tie_embeddings=False`` the output layer is a matrix of its own; the bmm swarm (its fused CPU loss
+    included) and the vmap swarm train it as a solo run does."""
+    sources, evals = pool
+    names = list(sources)
+    config = replace(TINY, tie_embeddings=False)
+    mixtures = [{names[0]: 1.0}, {names[1]: 0.3, names[2]: 0.7}]
+    budget = 8_192  # 16 steps
+    solos = [train_proxy(m, sources, evals, config, budget, seed=2, out_dir=str(tmp_path / f"solo{k}"))
+             for k, m in enumerate(mixtures)]
+    for impl in ("bmm", "vmap"):
+        swarm = train_swarm(mixtures, sources, evals, replace(config, swarm_impl=impl), budget, seed=2,
+                            out_dir=str(tmp_path / impl))
+        for k, solo in enumerate(solos):
+            solo_state = load_checkpoint(str(tmp_path / f"solo{k}" / "model.safetensors")).state_dict()
+            member = load_checkpoint(str(tmp_path / impl / f"member-{k:03d}" / "model.safetensors")).state_dict()
+            assert set(member) == set(solo_state) and "lm_head.weight" in member
+            assert max((solo_state[n] - member[n]).abs().max().item() for n in solo_state) <= SWARM_TOLERANCE, impl
+            for name in evals:
+                assert abs(swarm[k]["eval"][name]["loss"] - solo["eval"][name]["loss"]) <= SWARM_TOLERANCE, impl
+    # the output layer trained apart from the input embeddings
+    state = load_checkpoint(str(tmp_path / "solo0" / "model.safetensors")).state_dict()
+    assert not torch.allclose(state["lm_head.weight"], state["tok_emb.weight"])
+
+
 def test_unknown_swarm_impl_is_refused(pool):
     sources, evals = pool
     with pytest.raises(ValueError, match="swarm_impl must be one of"):

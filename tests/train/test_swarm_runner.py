@@ -90,9 +90,19 @@ def test_metrics_table_resume_and_refusals(pool, tmp_path):
     changed.loc["r01"] = [0.5, 0.5, 0.0]
     with pytest.raises(MixRunError, match="run r01 .* another mixture"):
         run_mixtures(changed, sources, evals, CONFIG, BUDGET, seed=0, out_dir=out, progress=False)
+    with pytest.raises(MixRunError, match=r"another training config \(tie_embeddings True -> False\)"):
+        run_mixtures(ratios, sources, evals, replace(CONFIG, tie_embeddings=False), BUDGET, seed=0, out_dir=out,
+                     progress=False)
     # what does not change a result (speed, logging, the swarm implementation) may differ
     run_mixtures(ratios, sources, evals, replace(CONFIG, swarm_impl="vmap", log_every=7), BUDGET, seed=0,
                  out_dir=out, progress=False)
+    # a folder recorded before a TrainConfig field existed ran with its default: it resumes, and its runs are kept
+    record = json.loads((tmp_path / "swarm" / "run.json").read_text())
+    del record["train_config"]["tie_embeddings"]
+    (tmp_path / "swarm" / "run.json").write_text(json.dumps(record))
+    stamps = {r: os.stat(runs / r / "metrics.json").st_mtime_ns for r in ratios.index}
+    run_mixtures(ratios, sources, evals, CONFIG, BUDGET, seed=0, out_dir=out, progress=False)
+    assert {r: os.stat(runs / r / "metrics.json").st_mtime_ns for r in stamps} == stamps
 
 
 def test_progress_lines_when_not_a_terminal(pool, tmp_path, capsys):
