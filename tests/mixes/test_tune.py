@@ -129,3 +129,21 @@ def test_paired_margins_compare_each_mixture_with_the_tuned_one_seed_by_seed():
     diffs = np.array([0.1, 0.08, 0.13])
     assert np.isclose(row["mean"], diffs.mean()) and np.isclose(row["std"], diffs.std(ddof=1))
     assert np.isclose(row["margin"], diffs.mean() / diffs.std(ddof=1))
+
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+@pytest.mark.parametrize("name", sorted(os.listdir(os.path.join(REPO, "mixes", "searches"))))
+def test_shipped_search_specs_validate(name):
+    spec = load_mix_spec(os.path.join(REPO, "mixes", "searches", name))
+    # each names where its tuned mix goes and a pool inside the repository's runs/ folder
+    assert spec.mix_file and os.path.commonpath([spec.pool, REPO]) == REPO
+    if spec.evals is not None:
+        assert sum(spec.evals.values()) > 0
+
+
+@pytest.mark.parametrize("name", sorted(f for f in os.listdir(os.path.join(REPO, "mixes")) if f.endswith(".yaml")))
+def test_shipped_mix_files_are_what_the_shards_stage_reads(name):
+    mix = load_mix(os.path.join(REPO, "mixes", name))
+    assert abs(sum(mix.weights.values()) - 1) < 1e-3 and all(w >= 0 for w in mix.weights.values())
