@@ -33,15 +33,6 @@ def validation_runs(out: str, pool) -> pd.DataFrame:
     return T.add_objective(pd.DataFrame(rows).set_index("run"), pool)
 
 
-def objective_label(weights: dict[str, float]) -> str:
-    """'mean held-out loss over a, b (nats/token)', or with each set's weight when they differ; zero-weight sets
-    (scored and reported, but not optimised) are left out."""
-    used = {name: w for name, w in weights.items() if w > 0}
-    if len(set(used.values())) == 1:
-        return f"mean held-out loss over {', '.join(used)} (nats/token)"
-    return "weighted mean held-out loss: " + ", ".join(f"{w:g} x {name}" for name, w in used.items()) + " (nats/token)"
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("spec", nargs="?", default=os.path.join(REPO, "mixes", "searches", "corpora.yaml"))
@@ -65,7 +56,7 @@ def main() -> None:
                                  text=True).stdout.strip(),
         "proxy": spec.proxy.model_dump(),
         "runs": int(len(metrics)),
-        "objective": objective_label(pool.objective),
+        "objective": f"{pool.objective_label()} on held-out data (nats/token)",
         "objective_range_over_swarm": [float(metrics[T.OBJECTIVE].min()), float(metrics[T.OBJECTIVE].max())],
         "fit": {"regressor": fit["regressor"].get("params", {}).get("base", fit["regressor"]["name"]),
                 "per_eval_set": fit["regressor"]["name"] == "weighted_sum", "cv_5fold": fit["cv"]},

@@ -34,6 +34,14 @@ class Pool:
         total = sum(raw.values())
         return {s: v / total for s, v in raw.items()}
 
+    def objective_label(self) -> str:
+        """'mean loss over a, b', or each set's weight when they differ; zero-weight eval sets (scored and reported,
+        not optimised) are left out."""
+        used = {name: w for name, w in self.objective.items() if w > 0}
+        if len(set(used.values())) == 1:
+            return f"mean loss over {', '.join(used)}"
+        return "weighted mean loss: " + ", ".join(f"{w:.3g} x {name}" for name, w in used.items())
+
     def natural(self) -> dict[str, float]:
         total = sum(self.tokens.values())
         return {s: n / total for s, n in self.tokens.items()}

@@ -253,7 +253,7 @@ def report_step(spec: MixSpec, pool: Pool, ratios: pd.DataFrame, metrics: pd.Dat
     sections = [
         ("Result", f"<p>Mix file: <code>{mix_file_path(spec)}</code>. {verdict}.</p>"
                    f"<p class='note'>{fit.n_runs} proxy runs ({spec.proxy.model}, {spec.proxy.tokens:,} tokens "
-                   f"each); objective: weighted mean loss over {', '.join(pool.objective)}; regressor "
+                   f"each); objective: {pool.objective_label()} on held-out data; regressor "
                    f"{fit.regressor}; optimum by {opt.method}, KL penalty {opt.kl_penalty:g}.</p>"
                    + report.table(weights.T)),
         ("Plots", report.images(pngs)),

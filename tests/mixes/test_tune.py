@@ -147,3 +147,14 @@ def test_shipped_search_specs_validate(name):
 def test_shipped_mix_files_are_what_the_shards_stage_reads(name):
     mix = load_mix(os.path.join(REPO, "mixes", name))
     assert abs(sum(mix.weights.values()) - 1) < 1e-3 and all(w >= 0 for w in mix.weights.values())
+
+
+def test_objective_label_names_the_sets_that_weigh():
+    from mixes.pool import Pool
+
+    equal = Pool(sources={}, tokens={}, evals={}, objective={"code": 0.5, "web": 0.5})
+    assert equal.objective_label() == "mean loss over code, web"
+    one = Pool(sources={}, tokens={}, evals={}, objective={"code": 0.0, "web": 1.0, "wiki": 0.0})
+    assert one.objective_label() == "mean loss over web"
+    weighted = Pool(sources={}, tokens={}, evals={}, objective={"code": 0.25, "web": 0.75})
+    assert weighted.objective_label() == "weighted mean loss: 0.25 x code, 0.75 x web"
