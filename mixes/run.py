@@ -163,13 +163,13 @@ def _run_record(config: TrainConfig, token_budget: int, seed: int, device_type: 
 
 def _check_record(out_dir: str, record: dict) -> dict:
     """Merge ``record`` with the folder's ``run.json``; refuse a folder whose runs were trained differently."""
+    from train.trainer import TrainConfig
+
     path = os.path.join(out_dir, RUN_FILE)
     old = _load_finished(path)
     if old is None:
         return record
     where = f"{out_dir} holds runs trained with"
-    from train.trainer import TrainConfig
-
     # a field added to TrainConfig after a folder's runs were recorded had its default value in them
     defaults = _run_record(TrainConfig(), 0, 0, "", {}, {})["train_config"]
     old = {**old, "train_config": {**defaults, **old.get("train_config", {})}}

@@ -1,4 +1,4 @@
-"""A GPT-style decoder: RMSNorm, rotary position embeddings, SwiGLU MLP, tied input/output embeddings, no biases.
+"""A GPT-style decoder: RMSNorm, rotary position embeddings, SwiGLU MLP, tied embeddings by default, no biases.
 
 Attention is written as matmul + causal mask rather than ``F.scaled_dot_product_attention`` because the swarm
 trains many copies under ``torch.func.vmap`` and SDPA has no vmap batching rule (it falls back to a slow loop).

@@ -94,7 +94,7 @@ def _rms_norm(x: torch.Tensor, weight: torch.Tensor, eps: float) -> torch.Tensor
 
 
 class FusedLinearCrossEntropy(torch.autograd.Function):
-    """Per-member summed next-token loss of a tied output layer, ``sum_n CE(h[k, n] @ w[k].T, targets[k, n])``,
+    """Per-member summed next-token loss of the output layer, ``sum_n CE(h[k, n] @ w[k].T, targets[k, n])``,
     without materialising the (K, N, vocab) logits: the forward pass works through blocks of ``chunk`` tokens per
     member, computing each block's logits, its loss and at once its gradients (softmax - one-hot) with respect to
     h and w, and the backward pass only scales them. A block's logits stay in cache, which on a CPU roughly halves
@@ -144,7 +144,7 @@ class BatchedGPT(StackedGPT):
 
     Activations are (K, B*T, C): every linear layer is one ``torch.bmm`` over the K members, attention treats the
     K*B sequences as one batch, and the embedding lookup goes through one (K*vocab, d) view of the stacked table.
-    On the CPU (float32) the training loss fuses the tied output layer with the cross-entropy
+    On the CPU (float32) the training loss fuses the output layer with the cross-entropy
     (:class:`FusedLinearCrossEntropy`)."""
 
     LOSS_CHUNK = 64  # tokens per block of the fused output layer + loss: 64 x 4k float logits = 1 MiB, an L2

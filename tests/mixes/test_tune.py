@@ -15,6 +15,7 @@ from mixes.cli import app
 from mixes.pool import open_pool, weight_bounds
 from mixes.spec import MixSpecError, load_mix_spec
 from mixes.tune import tune
+from tests.paths import REPO
 from train.text_shards import build_source_shards, corpus_texts
 
 torch.set_num_threads(1)
@@ -131,14 +132,11 @@ def test_paired_margins_compare_each_mixture_with_the_tuned_one_seed_by_seed():
     assert np.isclose(row["margin"], diffs.mean() / diffs.std(ddof=1))
 
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-
 @pytest.mark.parametrize("name", sorted(os.listdir(os.path.join(REPO, "mixes", "searches"))))
 def test_shipped_search_specs_validate(name):
     spec = load_mix_spec(os.path.join(REPO, "mixes", "searches", name))
     # each names where its tuned mix goes and a pool inside the repository's runs/ folder
-    assert spec.mix_file and os.path.commonpath([spec.pool, REPO]) == REPO
+    assert spec.mix_file and os.path.commonpath([spec.pool, str(REPO)]) == str(REPO)
     if spec.evals is not None:
         assert sum(spec.evals.values()) > 0
 
