@@ -4,10 +4,11 @@ changes) and reseeded (seed 1). Reported: the objective's spread over the mixtur
 and rank correlation of each retest with the first (a regression cannot rank mixtures better than a retest does).
 
     .venv/bin/python benchmarks/bench_mix_noise.py --lr 0.003 --min-lr-ratio 0 --runs 12
+    .venv/bin/python benchmarks/bench_mix_noise.py --lr 0.003 --min-lr-ratio 0 --batch-size 8 --seq-len 64
     .venv/bin/python benchmarks/bench_mix_noise.py --lr 0.01 --min-lr-ratio 0.1 --runs 12
 
 Runs land in ``--work/<config>/{first,regrouped,reseeded}`` and are reused when there; results are added to
-``benchmarks/results/mix_noise.json`` under the config's name.
+``benchmarks/results/mix_noise.json`` under the config's name (batch size and sequence length default to the spec's).
 """
 from __future__ import annotations
 
@@ -33,19 +34,23 @@ def main() -> None:
     ap.add_argument("spec", nargs="?", default=os.path.join(REPO, "mixes", "searches", "corpora.yaml"))
     ap.add_argument("--lr", type=float, default=0.003)
     ap.add_argument("--min-lr-ratio", type=float, default=0.0)
-    ap.add_argument("--batch-size", type=int, default=8)
+    ap.add_argument("--batch-size", type=int, default=None, help="default: the spec's")
+    ap.add_argument("--seq-len", type=int, default=None, help="default: the spec's")
     ap.add_argument("--runs", type=int, default=12)
     ap.add_argument("--work", default=os.path.join(REPO, "benchmarks", "out", "mix-noise"))
     ap.add_argument("--result", default=os.path.join(REPO, "benchmarks", "results", "mix_noise.json"))
     args = ap.parse_args()
 
-    spec = load_mix_spec(args.spec, [f"proxy.lr={args.lr}", f"proxy.min_lr_ratio={args.min_lr_ratio}",
-                                     f"proxy.batch_size={args.batch_size}"])
+    overrides = [f"proxy.lr={args.lr}", f"proxy.min_lr_ratio={args.min_lr_ratio}"]
+    overrides += [f"proxy.batch_size={args.batch_size}"] if args.batch_size else []
+    overrides += [f"proxy.seq_len={args.seq_len}"] if args.seq_len else []
+    spec = load_mix_spec(args.spec, overrides)
     pool = open_pool(spec)
     ratios = T.propose_ratios(spec, pool)
     ratios = ratios.loc[[r for r in ratios.index if r.startswith("r")][:args.runs]]
     cfg = T.train_config(spec)
-    name = f"lr{args.lr:g}_min{args.min_lr_ratio:g}_bs{args.batch_size}_{spec.proxy.tokens}tok"
+    p = spec.proxy
+    name = f"lr{p.lr:g}_min{p.min_lr_ratio:g}_bs{p.batch_size}_seq{p.seq_len}_{p.tokens}tok"
     trials = {"first": (list(ratios.index), 6, 0), "regrouped": (list(ratios.index)[::-1], 4, 0),
               "reseeded": (list(ratios.index), 6, 1)}
     objective, losses, seconds = {}, {}, {}
