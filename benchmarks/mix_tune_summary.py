@@ -33,6 +33,10 @@ def validation_runs(out: str, pool) -> pd.DataFrame:
     return T.add_objective(pd.DataFrame(rows).set_index("run"), pool)
 
 
+def as_dict(paired: pd.DataFrame) -> dict:
+    return {name: {k: float(v) for k, v in r.items()} for name, r in paired.iterrows()}
+
+
 def first_seeds_paired(runs: pd.DataFrame, n: int) -> dict:
     """The paired margins over the first ``n`` validation seeds alone, when there are more (a check stated for ``n``
     seeds is read on those, the rest reported beside it)."""
@@ -40,8 +44,7 @@ def first_seeds_paired(runs: pd.DataFrame, n: int) -> dict:
     if len(seeds) <= n:
         return {}
     paired = T.paired_margins(runs[runs["seed"].isin(seeds[:n])])
-    return {f"paired_by_seed_vs_tuned_first_{n}_seeds": {name: {k: float(v) for k, v in r.items()}
-                                                        for name, r in paired.iterrows()}}
+    return {f"paired_by_seed_vs_tuned_first_{n}_seeds": as_dict(paired)}
 
 
 def main() -> None:
@@ -75,7 +78,7 @@ def main() -> None:
         "validation_seeds": sorted(int(s) for s in runs["seed"].unique()),
         "validation": {name: {"mean": float(r["mean"]), "std": float(r["std"])}
                        for name, r in per_mixture.iterrows()},
-        "paired_by_seed_vs_tuned": {name: {k: float(v) for k, v in r.items()} for name, r in paired.iterrows()},
+        "paired_by_seed_vs_tuned": as_dict(paired),
         **first_seeds_paired(runs, 3),
         "uniform_run_loss_vs_unigram_entropy": {e: [round(v["loss"], 3), round(v["unigram_entropy"], 3)]
                                                 for e, v in uniform.items()},
